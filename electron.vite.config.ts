@@ -1,0 +1,38 @@
+import { resolve } from 'node:path'
+import { defineConfig } from 'electron-vite'
+import vue from '@vitejs/plugin-vue'
+
+const alias = { '@shared': resolve(__dirname, 'src/shared') }
+
+export default defineConfig({
+  main: {
+    resolve: { alias },
+    build: {
+      rollupOptions: {
+        input: {
+          // Electron main process
+          index: resolve(__dirname, 'src/main/index.ts'),
+          // Training runs here: an Electron utility process, or a plain Node child for `serve`
+          'trainer-process': resolve(__dirname, 'src/main/trainer/process.ts'),
+          // Headless entry points (plain Node)
+          cli: resolve(__dirname, 'src/main/cli/index.ts'),
+          bench: resolve(__dirname, 'src/main/bench/index.ts'),
+          'decode-worker': resolve(__dirname, 'src/main/trainer/data/decode-worker.ts')
+        }
+      }
+    }
+  },
+  preload: {
+    resolve: { alias },
+    build: {
+      rollupOptions: {
+        // Sandboxed preloads must be CommonJS.
+        output: { format: 'cjs', entryFileNames: '[name].cjs' }
+      }
+    }
+  },
+  renderer: {
+    resolve: { alias },
+    plugins: [vue()]
+  }
+})

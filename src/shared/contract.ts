@@ -1,0 +1,230 @@
+import { z } from 'zod'
+import { PreprocessSchema, RunConfigSchema, type BackendName } from './config'
+import type { DatasetSummary, ImportProgress } from './datasets'
+import type { StudioErrorShape } from './errors'
+import type { MetricRecord, RunJson, RunStatus, RunSummary, SampleSnapshot } from './runs'
+
+/**
+ * The one contract between the studio UI and the main side (Electron IPC or `gan-studio serve`).
+ * Requests are answered once; events are pushed. Every request's params have a runtime schema
+ * (the UI is untrusted); the TypeScript types are inferred from those schemas.
+ */
+
+const id = z.string().regex(/^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$/, 'must be a run or dataset id')
+const absPath = z.string().min(1).max(4096)
+const empty = z.object({}).strict()
+
+export const requestSchemas = {
+  'app.info': empty,
+
+  'fs.listDir': z.object({ path: absPath.optional() }).strict(),
+  'dialog.pickFolder': empty,
+
+  'datasets.list': empty,
+  'datasets.preview': z
+    .object({ source: absPath, preprocess: PreprocessSchema, limit: z.number().int().min(1).max(64).default(12) })
+    .strict(),
+  'datasets.import': z.object({ source: absPath, preprocess: PreprocessSchema }).strict(),
+  'datasets.images': z
+    .object({ id, offset: z.number().int().min(0).default(0), limit: z.number().int().min(1).max(256).default(64) })
+    .strict(),
+  'datasets.delete': z.object({ id }).strict(),
+
+  'backends.list': empty,
+  'runs.estimate': z.object({ config: RunConfigSchema }).strict(),
+  'runs.list': empty,
+  'runs.get': z.object({ id }).strict(),
+  'runs.metrics': z.object({ id, sinceStep: z.number().int().min(-1).default(-1) }).strict(),
+  'runs.samples': z.object({ id }).strict(),
+  'runs.start': z.object({ config: RunConfigSchema }).strict(),
+  'runs.pause': z.object({ id }).strict(),
+  'runs.resume': z.object({ id, steps: z.number().int().min(1).max(10_000_000).optional() }).strict(),
+  'runs.stop': z.object({ id }).strict(),
+  'runs.rename': z.object({ id, name: z.string().trim().min(1).max(120) }).strict(),
+  'runs.update': z
+    .object({ id, tags: z.array(z.string().trim().min(1).max(40)).max(20).optional(), note: z.string().max(4000).optional() })
+    .strict(),
+  'runs.delete': z.object({ id }).strict(),
+  'runs.openFolder': z.object({ id }).strict(),
+
+  'generate.images': z
+    .object({
+      id,
+      checkpoint: z.string().max(128).optional(),
+      seeds: z.array(z.number().int().min(0).max(2 ** 31 - 1)).min(1).max(256),
+      truncation: z.number().min(0).max(2).default(1),
+      upscale: z.union([z.literal(1), z.literal(2), z.literal(4)]).default(1),
+      sheet: z.boolean().default(false),
+      save: z.boolean().default(false)
+    })
+    .strict(),
+  'generate.walk': z
+    .object({
+      id,
+      seeds: z.array(z.number().int().min(0).max(2 ** 31 - 1)).min(2).max(32),
+      seconds: z.number().min(0.5).max(120).default(4),
+      fps: z.number().int().min(1).max(60).default(24),
+      format: z.enum(['gif', 'webp', 'png']).default('gif'),
+      truncation: z.number().min(0).max(2).default(1)
+    })
+    .strict(),
+  'generate.favorites': z
+    .object({ id, seeds: z.array(z.number().int().min(0).max(2 ** 31 - 1)).max(1000).optional() })
+    .strict(),
+  'export.model': z.object({ id }).strict(),
+  'compare.runs': z
+    .object({ ids: z.array(id).min(2).max(6), step: z.number().int().min(0).optional() })
+    .strict()
+} as const
+
+export type RequestName = keyof typeof requestSchemas
+export type RequestParams<K extends RequestName> = z.input<(typeof requestSchemas)[K]>
+export type ParsedParams<K extends RequestName> = z.output<(typeof requestSchemas)[K]>
+
+export interface BackendStatus {
+  name: BackendName
+  available: boolean
+  /** Why it is not available, in words a person can act on. */
+  reason: string | null
+  /** Measured images/s from the last calibration, when known. */
+  imagesPerSec: number | null
+}
+
+export interface DirEntry {
+  name: string
+  path: string
+  isDir: boolean
+}
+
+export interface RunDetail {
+  run: RunJson
+  summary: RunSummary
+  samples: SampleSnapshot[]
+}
+
+export interface GeneratedImage {
+  seed: number
+  /** Path relative to the run folder when saved, else a data: URL. */
+  url: string
+  file: string | null
+}
+
+export interface CompareResult {
+  runs: RunSummary[]
+  /** Only settings that differ: dotted path → value per run (same order as runs). */
+  configDiff: { key: string; values: unknown[] }[]
+  metrics: MetricRecord[][]
+  /** Sample grid (relative to each run folder) nearest the chosen step, per run. */
+  grids: ({ step: number; file: string } | null)[]
+  summary: {
+    id: string
+    steps: number
+    trainingMs: number
+    imagesPerSec: number | null
+    finalGLoss: number | null
+    finalDLoss: number | null
+  }[]
+}
+
+export interface Results {
+  'app.info': { version: string; home: string; mode: 'desktop' | 'browser'; platform: string }
+  'fs.listDir': { path: string; parent: string | null; entries: DirEntry[] }
+  'dialog.pickFolder': { path: string | null }
+  'datasets.list': DatasetSummary[]
+  'datasets.preview': { images: string[]; found: number }
+  'datasets.import': DatasetSummary
+  'datasets.images': { total: number; images: string[] }
+  'datasets.delete': { ok: true }
+  'backends.list': BackendStatus[]
+  'runs.estimate': { msPer1000Steps: number | null; backend: BackendName | null }
+  'runs.list': RunSummary[]
+  'runs.get': RunDetail
+  'runs.metrics': MetricRecord[]
+  'runs.samples': SampleSnapshot[]
+  'runs.start': RunSummary
+  'runs.pause': RunSummary
+  'runs.resume': RunSummary
+  'runs.stop': RunSummary
+  'runs.rename': RunSummary
+  'runs.update': RunSummary
+  'runs.delete': { ok: true }
+  'runs.openFolder': { path: string }
+  'generate.images': { images: GeneratedImage[]; sheet: string | null; dir: string | null }
+  'generate.walk': { file: string; frames: number }
+  'generate.favorites': { seeds: number[] }
+  'export.model': { dir: string }
+  'compare.runs': CompareResult
+}
+
+/** Requests: renderer → main, answered once. */
+export type Requests = { [K in RequestName]: { params: RequestParams<K>; result: Results[K] } }
+
+export interface TrainProgress {
+  runId: string
+  step: number
+  steps: number
+  imagesPerSec: number
+  etaMs: number | null
+  metric: MetricRecord | null
+}
+
+export interface LogLine {
+  runId: string | null
+  level: 'info' | 'warn' | 'error'
+  message: string
+  time: string
+}
+
+export interface JobProgress {
+  jobId: string
+  kind: 'import' | 'walk' | 'export' | 'generate'
+  done: number
+  total: number
+  label: string
+}
+
+/** Events: main → renderer, pushed. */
+export interface Events {
+  'train.progress': TrainProgress
+  'train.sample': SampleSnapshot
+  'train.status': { runId: string; status: RunStatus; error: StudioErrorShape | null }
+  'train.log': LogLine
+  'datasets.progress': ImportProgress & { source: string }
+  'jobs.progress': JobProgress
+}
+export type EventName = keyof Events
+
+/** What a request resolves to on the wire. */
+export type Reply<K extends RequestName> = { ok: true; result: Results[K] } | { ok: false; error: StudioErrorShape }
+
+/** `window.studio`: built from the contract by the preload (desktop) or the socket client (browser). */
+export type StudioApi = {
+  [K in RequestName]: (params: RequestParams<K>) => Promise<Results[K]>
+} & {
+  on<E extends EventName>(event: E, cb: (payload: Events[E]) => void): () => void
+}
+
+export const REQUEST_NAMES = Object.keys(requestSchemas) as RequestName[]
+export const EVENT_NAMES: readonly EventName[] = [
+  'train.progress',
+  'train.sample',
+  'train.status',
+  'train.log',
+  'datasets.progress',
+  'jobs.progress'
+]
+
+/** IPC channel names: one for all requests (name inside), one per event. */
+export const IPC_REQUEST_CHANNEL = 'studio:request'
+export const ipcEventChannel = (event: EventName): string => `studio:event:${event}`
+
+/**
+ * Where the studio's files (sample grids, dataset previews, generated images) are fetched from:
+ * `studio://home/<path>` in the desktop app, `/files/<path>?token=…` in the browser. Paths are
+ * relative to the studio home and are refused outside it.
+ */
+export interface StudioFiles {
+  fileUrl(pathInHome: string): string
+}
+
+export type StudioBridge = StudioApi & StudioFiles

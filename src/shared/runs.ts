@@ -1,0 +1,90 @@
+import type { BackendName, BackendRequest, RunConfig } from './config'
+import type { DatasetSummary } from './datasets'
+import type { StudioErrorShape } from './errors'
+
+export const RUN_STATUSES = ['running', 'paused', 'stopped', 'completed', 'failed'] as const
+export type RunStatus = (typeof RUN_STATUSES)[number]
+
+export interface PassedOver {
+  name: BackendName
+  reason: string
+}
+
+export interface BackendRecord {
+  requested: BackendRequest
+  used: BackendName
+  /** Why each other backend was not used, e.g. "tensorflow: @tensorflow/tfjs-node-gpu is not installed". */
+  passedOver: PassedOver[]
+}
+
+/** `<home>/runs/<id>/run.json` — the source of truth for a run. Written atomically. */
+export interface RunJson {
+  formatVersion: 1
+  id: string
+  name: string
+  createdAt: string
+  updatedAt: string
+  appVersion: string
+  config: RunConfig
+  dataset: DatasetSummary
+  backend: BackendRecord | null
+  status: RunStatus
+  /** Steps completed (the newest checkpoint may be older; see latestCheckpoint). */
+  step: number
+  imagesSeen: number
+  /** Training wall time summed over sessions, in ms. */
+  trainingMs: number
+  /** Checkpoint folder name under checkpoints/, or null before the first one. */
+  latestCheckpoint: string | null
+  latestCheckpointStep: number
+  error: StudioErrorShape | null
+  tags: string[]
+  note: string
+}
+
+/** One line of metrics.jsonl. */
+export interface MetricRecord {
+  step: number
+  /** ms of training time since the run began. */
+  t: number
+  imagesSeen: number
+  gLoss: number
+  dLoss: number
+  /** Mean D output (logit) on real and on generated images. */
+  dReal: number
+  dFake: number
+  r1?: number
+  imagesPerSec: number
+}
+
+export interface RunSummary {
+  id: string
+  name: string
+  dir: string
+  status: RunStatus
+  step: number
+  steps: number
+  createdAt: string
+  updatedAt: string
+  datasetName: string
+  resolution: number
+  backend: BackendName | null
+  /** Newest sample grid as a path relative to the run folder, if any. */
+  thumbnail: string | null
+  /** True when the run stopped without finishing (crash, stop, pause) and has a checkpoint. */
+  resumable: boolean
+  tags: string[]
+  note: string
+  error: StudioErrorShape | null
+}
+
+export interface SampleSnapshot {
+  runId: string
+  step: number
+  /** Path relative to the run folder, e.g. `samples/step-000100.png`. */
+  file: string
+}
+
+export function sampleFileName(step: number): string {
+  return `samples/step-${String(step).padStart(6, '0')}.png`
+}
