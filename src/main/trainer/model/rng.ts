@@ -1,0 +1,136 @@
+/**
+ * Seedable random numbers for everything the trainer draws on the CPU: weight init, latent
+ * vectors, batch order, augmentation parameters. The state is four uint32 words, saved in every
+ * checkpoint, so a resumed run draws exactly what the uninterrupted run would have.
+ *
+ * Generator: sfc32 (Chris Doty-Humphrey's Small Fast Counting generator), seeded through
+ * splitmix32. Normals: Box–Muller.
+ */
+export type RngState = [number, number, number, number]
+
+export class Rng {
+  private a: number
+  private b: number
+  private c: number
+  private d: number
+
+  constructor(seed: number | RngState) {
+    if (Array.isArray(seed)) {
+      ;[this.a, this.b, this.c, this.d] = seed.map((v) => v >>> 0) as RngState
+    } else {
+      let s = seed >>> 0
+      const next = (): number => {
+        s = (s + 0x9e3779b9) >>> 0
+        let z = s
+        z = Math.imul(z ^ (z >>> 16), 0x85ebca6b) >>> 0
+        z = Math.imul(z ^ (z >>> 13), 0xc2b2ae35) >>> 0
+        return (z ^ (z >>> 16)) >>> 0
+      }
+      this.a = next()
+      this.b = next()
+      this.c = next()
+      this.d = next()
+      for (let i = 0; i < 12; i++) this.nextUint32()
+    }
+  }
+
+  nextUint32(): number {
+    const t = (((this.a + this.b) >>> 0) + this.d) >>> 0
+    this.d = (this.d + 1) >>> 0
+    this.a = this.b ^ (this.b >>> 9)
+    this.b = (this.c + (this.c << 3)) >>> 0
+    this.c = ((this.c << 21) | (this.c >>> 11)) >>> 0
+    this.c = (this.c + t) >>> 0
+    return t
+  }
+
+  /** Uniform in [0, 1). */
+  next(): number {
+    return this.nextUint32() / 4294967296
+  }
+
+  /** Integer in [0, n). */
+  int(n: number): number {
+    return Math.floor(this.next() * n)
+  }
+
+  /** One standard normal draw (Box–Muller; the pair's second value is discarded so state stays 4 words). */
+  normal(): number {
+    let u = 0
+    while (u === 0) u = this.next()
+    const v = this.next()
+    return Math.sqrt(-2 * Math.log(u)) * Math.cos(2 * Math.PI * v)
+  }
+
+  fillNormal(out: Float32Array, std = 1): Float32Array {
+    for (let i = 0; i < out.length; i += 2) {
+      let u = 0
+      while (u === 0) u = this.next()
+      const v = this.next()
+      const r = Math.sqrt(-2 * Math.log(u)) * std
+      out[i] = r * Math.cos(2 * Math.PI * v)
+      if (i + 1 < out.length) out[i + 1] = r * Math.sin(2 * Math.PI * v)
+    }
+    return out
+  }
+
+  shuffle(n: number): Uint32Array {
+    const order = new Uint32Array(n)
+    for (let i = 0; i < n; i++) order[i] = i
+    for (let i = n - 1; i > 0; i--) {
+      const j = this.int(i + 1)
+      const t = order[i]!
+      order[i] = order[j]!
+      order[j] = t
+    }
+    return order
+  }
+
+  setState(state: RngState): void {
+    ;[this.a, this.b, this.c, this.d] = state.map((v) => v >>> 0) as RngState
+  }
+
+  getState(): RngState {
+    return [this.a, this.b, this.c, this.d]
+  }
+}
+
+/**
+ * The latent vector for one seed: the same numbers in the trainer, the CLI, the studio and the
+ * exported HTML page (which embeds this function's source, so it must stay self-contained: no
+ * imports, no closures over module state).
+ */
+export function latentForSeed(seed: number, dim: number): Float32Array {
+  let s = seed >>> 0
+  const sm = (): number => {
+    s = (s + 0x9e3779b9) >>> 0
+    let z = s
+    z = Math.imul(z ^ (z >>> 16), 0x85ebca6b) >>> 0
+    z = Math.imul(z ^ (z >>> 13), 0xc2b2ae35) >>> 0
+    return (z ^ (z >>> 16)) >>> 0
+  }
+  let a = sm()
+  let b = sm()
+  let c = sm()
+  let d = sm()
+  const u32 = (): number => {
+    const t = (((a + b) >>> 0) + d) >>> 0
+    d = (d + 1) >>> 0
+    a = b ^ (b >>> 9)
+    b = (c + (c << 3)) >>> 0
+    c = ((c << 21) | (c >>> 11)) >>> 0
+    c = (c + t) >>> 0
+    return t
+  }
+  for (let i = 0; i < 12; i++) u32()
+  const out = new Float32Array(dim)
+  for (let i = 0; i < dim; i += 2) {
+    let u = 0
+    while (u === 0) u = u32() / 4294967296
+    const v = u32() / 4294967296
+    const r = Math.sqrt(-2 * Math.log(u))
+    out[i] = r * Math.cos(2 * Math.PI * v)
+    if (i + 1 < dim) out[i + 1] = r * Math.sin(2 * Math.PI * v)
+  }
+  return out
+}
