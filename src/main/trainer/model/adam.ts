@@ -18,6 +18,7 @@ export class Adam {
     readonly epsilon = 1e-8
   ) {}
 
+  /** `vars` are keyed by parameter name; `grads` as tf.variableGrads returns them (by variable name). */
   apply(vars: Record<string, tf.Variable>, grads: Record<string, tf.Tensor>): void {
     this.step += 1
     const bc1 = 1 - this.beta1 ** this.step
@@ -26,8 +27,8 @@ export class Adam {
     const invSqrtBc2 = 1 / Math.sqrt(bc2)
     tf.tidy(() => {
       for (const [name, variable] of Object.entries(vars)) {
-        const g = grads[name]
-        if (!g) continue
+        const g = grads[variable.name]
+        if (!g) throw new Error(`no gradient for ${name}`)
         const m = this.moment(this.m, name, variable)
         const v = this.moment(this.v, name, variable)
         const mNew = tf.add(tf.mul(m, this.beta1), tf.mul(g, 1 - this.beta1))

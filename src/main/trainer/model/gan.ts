@@ -58,7 +58,9 @@ export interface GanState {
 
 function makeVariables(params: ParamSpec[], rng: Rng, trainable: boolean): Record<string, tf.Variable> {
   const out: Record<string, tf.Variable> = {}
-  for (const p of params) out[p.name] = tf.variable(tf.tensor(initialValue(p, rng), p.shape), trainable)
+  tf.tidy(() => {
+    for (const p of params) out[p.name] = tf.variable(tf.tensor(initialValue(p, rng), p.shape), trainable)
+  })
   return out
 }
 
@@ -83,7 +85,9 @@ export class Gan {
     this.g = makeVariables(generatorParams(this.spec), this.rng, true)
     this.d = makeVariables(discriminatorParams(this.spec), this.rng, true)
     this.gEma = {}
-    for (const [name, v] of Object.entries(this.g)) this.gEma[name] = tf.variable(v.clone(), false)
+    tf.tidy(() => {
+      for (const [name, v] of Object.entries(this.g)) this.gEma[name] = tf.variable(v.clone(), false)
+    })
     const o = options.optimizer
     this.gOpt = new Adam(o.gLr, o.gBeta1, o.gBeta2)
     this.dOpt = new Adam(o.dLr, o.dBeta1, o.dBeta2)
