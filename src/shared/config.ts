@@ -63,7 +63,7 @@ export const AugmentSchema = z.object({
 
 export const EmaSchema = z.object({
   enabled: z.boolean().default(true),
-  /** Per-step decay of the generator's moving average. */
+  /** Per-step decay of the generator's moving average (ramped up over the first steps: min(decay, (1+t)/(10+t))). */
   decay: z.number().min(0).lt(1).default(0.999)
 })
 

@@ -56,6 +56,15 @@ export interface GanState {
   rng: [number, number, number, number]
 }
 
+/**
+ * The EMA's decay ramps up with the step count (min(decay, (1 + t) / (10 + t)), as TensorFlow's
+ * ExponentialMovingAverage does with num_updates), so early samples follow the generator instead
+ * of staying near its random initial weights for thousands of steps.
+ */
+export function emaDecayAt(decay: number, step: number): number {
+  return Math.min(decay, (1 + step) / (10 + step))
+}
+
 function makeVariables(params: ParamSpec[], rng: Rng, trainable: boolean): Record<string, tf.Variable> {
   const out: Record<string, tf.Variable> = {}
   tf.tidy(() => {
@@ -165,7 +174,8 @@ export class Gan {
   }
 
   private updateEma(): void {
-    const { enabled, decay } = this.options.ema
+    const { enabled } = this.options.ema
+    const decay = emaDecayAt(this.options.ema.decay, this.gOpt.step)
     tf.tidy(() => {
       for (const [name, v] of Object.entries(this.g)) {
         const ema = this.gEma[name]!

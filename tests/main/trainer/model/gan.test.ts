@@ -1,7 +1,7 @@
 import * as tf from '@tensorflow/tfjs'
 import { beforeAll, describe, expect, it } from 'vitest'
 import { RunConfigSchema, type RunConfigInput } from '@shared/config'
-import { Gan, ganOptionsFromConfig, type StepTensors } from '../../../../src/main/trainer/model/gan'
+import { emaDecayAt, Gan, ganOptionsFromConfig, type StepTensors } from '../../../../src/main/trainer/model/gan'
 import { discriminatorChannels, discriminatorForward, generatorChannels, generatorForward } from '../../../../src/main/trainer/model/networks'
 import { useWasm } from '../../../helpers/backend'
 
@@ -57,7 +57,9 @@ describe('Gan', () => {
     for (const [k, v] of Object.entries(snap(gan.d))) expect(v, k).not.toEqual(d0[k])
     const g1 = snap(gan.g)['g/rgb/kernel']!
     const ema = snap(gan.gEma)['g/rgb/kernel']!
-    ema.forEach((e, i) => expect(e).toBeCloseTo(0.5 * g0['g/rgb/kernel']![i]! + 0.5 * g1[i]!, 6))
+    const b = emaDecayAt(0.5, 1)
+    expect(b).toBeCloseTo(2 / 11, 9)
+    ema.forEach((e, i) => expect(e).toBeCloseTo(b * g0['g/rgb/kernel']![i]! + (1 - b) * g1[i]!, 6))
     real.dispose()
     gan.dispose()
   })
