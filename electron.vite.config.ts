@@ -25,6 +25,8 @@ export default defineConfig({
   preload: {
     resolve: { alias },
     build: {
+      // A sandboxed preload can require only `electron`: bundle everything else (zod, via the contract).
+      externalizeDeps: false,
       rollupOptions: {
         // Sandboxed preloads must be CommonJS.
         output: { format: 'cjs', entryFileNames: '[name].cjs' }

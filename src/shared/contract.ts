@@ -13,6 +13,8 @@ import type { MetricRecord, RunJson, RunStatus, RunSummary, SampleSnapshot } fro
 const id = z.string().regex(/^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$/, 'must be a run or dataset id')
 const absPath = z.string().min(1).max(4096)
 const empty = z.object({}).strict()
+const seed = z.number().int().min(0).max(2 ** 31 - 1)
+const checkpointName = z.string().regex(/^step-\d{6,}$/, 'must be a checkpoint name (step-NNNNNN)')
 
 export const requestSchemas = {
   'app.info': empty,
@@ -47,31 +49,38 @@ export const requestSchemas = {
   'runs.delete': z.object({ id }).strict(),
   'runs.openFolder': z.object({ id }).strict(),
 
+  'generate.checkpoints': z.object({ id }).strict(),
   'generate.images': z
     .object({
       id,
-      checkpoint: z.string().max(128).optional(),
-      seeds: z.array(z.number().int().min(0).max(2 ** 31 - 1)).min(1).max(256),
+      checkpoint: checkpointName.optional(),
+      seeds: z.array(seed).min(1).max(256),
+      /** Truncation ψ: z' = ψ·z (the prior's mean is 0). */
       truncation: z.number().min(0).max(2).default(1),
       upscale: z.union([z.literal(1), z.literal(2), z.literal(4)]).default(1),
       sheet: z.boolean().default(false),
-      save: z.boolean().default(false)
+      /** Write PNGs under the run's `exports/<collection>/…`; otherwise answer with data URLs only. */
+      save: z.boolean().default(false),
+      collection: z.enum(['images', 'favorites']).default('images')
     })
     .strict(),
   'generate.walk': z
     .object({
       id,
-      seeds: z.array(z.number().int().min(0).max(2 ** 31 - 1)).min(2).max(32),
+      checkpoint: checkpointName.optional(),
+      seeds: z.array(seed).min(2).max(32),
       seconds: z.number().min(0.5).max(120).default(4),
       fps: z.number().int().min(1).max(60).default(24),
       format: z.enum(['gif', 'webp', 'png']).default('gif'),
-      truncation: z.number().min(0).max(2).default(1)
+      truncation: z.number().min(0).max(2).default(1),
+      upscale: z.union([z.literal(1), z.literal(2), z.literal(4)]).default(1),
+      /** Chosen by the caller so it can match the `jobs.progress` events of this walk. */
+      jobId: z.string().regex(/^[A-Za-z0-9_-]{1,64}$/).optional()
     })
     .strict(),
-  'generate.favorites': z
-    .object({ id, seeds: z.array(z.number().int().min(0).max(2 ** 31 - 1)).max(1000).optional() })
-    .strict(),
-  'export.model': z.object({ id }).strict(),
+  /** Reads the run's starred seeds, or replaces them when `seeds` is given. */
+  'generate.favorites': z.object({ id, seeds: z.array(seed).max(1000).optional() }).strict(),
+  'export.model': z.object({ id, checkpoint: checkpointName.optional() }).strict(),
   'compare.runs': z
     .object({ ids: z.array(id).min(2).max(6), step: z.number().int().min(0).optional() })
     .strict()
@@ -109,16 +118,29 @@ export interface GeneratedImage {
   file: string | null
 }
 
+export interface CheckpointInfo {
+  /** Folder name, e.g. `step-000500`. */
+  name: string
+  step: number
+}
+
 export interface CompareResult {
   runs: RunSummary[]
+  /** The step the grids were chosen for (default: the newest step every run has a grid for). */
+  step: number
   /** Only settings that differ: dotted path → value per run (same order as runs). */
   configDiff: { key: string; values: unknown[] }[]
+  /** Per run, thinned to at most 2,000 points for the overlay (align by `step` or `imagesSeen`). */
   metrics: MetricRecord[][]
+  /** Steps that have a sample grid, per run (for a step slider). */
+  sampleSteps: number[][]
   /** Sample grid (relative to each run folder) nearest the chosen step, per run. */
   grids: ({ step: number; file: string } | null)[]
   summary: {
     id: string
+    name: string
     steps: number
+    imagesSeen: number
     trainingMs: number
     imagesPerSec: number | null
     finalGLoss: number | null
@@ -128,7 +150,8 @@ export interface CompareResult {
 
 export interface Results {
   'app.info': { version: string; home: string; mode: 'desktop' | 'browser'; platform: string }
-  'fs.listDir': { path: string; parent: string | null; entries: DirEntry[] }
+  /** Sub-folders only (hidden ones left out); `imageCount`: image files directly in `path`. */
+  'fs.listDir': { path: string; parent: string | null; entries: DirEntry[]; imageCount: number }
   'dialog.pickFolder': { path: string | null }
   'datasets.list': DatasetSummary[]
   'datasets.preview': { images: string[]; found: number }
@@ -149,10 +172,14 @@ export interface Results {
   'runs.update': RunSummary
   'runs.delete': { ok: true }
   'runs.openFolder': { path: string }
-  'generate.images': { images: GeneratedImage[]; sheet: string | null; dir: string | null }
+  'generate.checkpoints': CheckpointInfo[]
+  /** `sheet` like an image's url; `dir` relative to the run folder when saved. */
+  'generate.images': { images: GeneratedImage[]; sheet: string | null; dir: string | null; checkpoint: string; step: number }
+  /** `file` relative to the run folder (a folder of frames for png). */
   'generate.walk': { file: string; frames: number }
   'generate.favorites': { seeds: number[] }
-  'export.model': { dir: string }
+  /** `dir`: the export folder on the studio machine; `page`: its index.html relative to the run folder. */
+  'export.model': { dir: string; page: string; checkpoint: string; step: number }
   'compare.runs': CompareResult
 }
 

@@ -7,6 +7,14 @@ export interface SkippedFile {
   reason: string
 }
 
+/** A file left out because its bytes are identical to an earlier one. */
+export interface DuplicateFile {
+  /** Path relative to the source folder. */
+  file: string
+  /** The earlier file (in path order) it is identical to. */
+  sameAs: string
+}
+
 export interface DatasetStats {
   /** Source image sizes before preprocessing. */
   minWidth: number
@@ -40,6 +48,8 @@ export interface DatasetJson {
   /** Files found in the folder that looked like images (before skipping). */
   scanned: number
   duplicates: number
+  /** Which files were the duplicates (optional: older dataset.json files may lack it). */
+  duplicateFiles?: DuplicateFile[]
   skipped: SkippedFile[]
   stats: DatasetStats
   /** Cache file name inside the dataset folder, e.g. `cache-32.bin` (uint8 NHWC RGB). */

@@ -163,8 +163,13 @@ export async function trainRun(opts: TrainRunOptions): Promise<RunJson> {
   const target = opts.targetSteps ?? config.steps
   const log = (message: string, level: 'info' | 'warn' | 'error' = 'info'): void =>
     emit({ type: 'log', line: { runId, level, message, time: new Date().toISOString() } })
+  /** Writes run.json, keeping what the studio may edit while training (name, tags, note). */
+  const persist = async (patch: Partial<RunJson>): Promise<void> => {
+    const onDisk = await readRun(runDir).catch(() => run)
+    run = await writeRun(runDir, { ...run, name: onDisk.name, tags: onDisk.tags, note: onDisk.note, ...patch })
+  }
   const setStatus = async (status: RunStatus, patch: Partial<RunJson> = {}, error: StudioErrorShape | null = null): Promise<void> => {
-    run = await writeRun(runDir, { ...run, ...patch, status, error })
+    await persist({ ...patch, status, error })
     emit({ type: 'status', runId, status, error })
   }
 
@@ -243,7 +248,7 @@ export async function trainRun(opts: TrainRunOptions): Promise<RunJson> {
         state.tensors
       )
       state.tensors['counters/dSteps']?.dispose()
-      run = await writeRun(runDir, { ...run, step, imagesSeen, trainingMs: Math.round(trainingMs), latestCheckpoint: name, latestCheckpointStep: step })
+      await persist({ step, imagesSeen, trainingMs: Math.round(trainingMs), latestCheckpoint: name, latestCheckpointStep: step })
     }
     const diverged = async (): Promise<RunJson> => {
       const kept = run.latestCheckpoint ? `The last good checkpoint (step ${run.latestCheckpointStep}) is kept` : 'No checkpoint was written'

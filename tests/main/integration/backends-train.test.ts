@@ -17,7 +17,7 @@ import { makeImageFolder } from '../../helpers/images'
  */
 let home: string
 let source: string
-let available: Partial<Record<BackendName, string | null>> = {}
+const available: Partial<Record<BackendName, string | null>> = {}
 
 beforeAll(async () => {
   home = await mkdtemp(join(tmpdir(), 'gs-backends-'))

@@ -46,7 +46,7 @@ describe('latentForSeed', () => {
   })
 
   it('is self-contained, so its source can be embedded in an exported page', () => {
-    // eslint-disable-next-line @typescript-eslint/no-implied-eval
+     
     const rebuilt = new Function(`return (${latentForSeed.toString()})`)() as typeof latentForSeed
     expect(Array.from(rebuilt(123, 33))).toEqual(Array.from(latentForSeed(123, 33)))
   })

@@ -1,0 +1,84 @@
+import { fork } from 'node:child_process'
+import { existsSync } from 'node:fs'
+import { basename, dirname, join, resolve } from 'node:path'
+import { fileURLToPath } from 'node:url'
+import { StudioError } from '@shared/errors'
+import { TRAINER_CHILD_ENV, isChildMessage } from '../trainer/protocol'
+import type { ChildExit, SpawnTrainer, TrainerLink } from './trainer-host'
+
+/**
+ * Trainer children as plain Node processes (`gan-studio serve`, the CLI, tests): the same
+ * `out/main/trainer-process.js` the desktop app runs as an Electron utility process.
+ */
+export function nodeTrainerSpawner(options: { entry: string; execArgv?: string[]; env?: NodeJS.ProcessEnv }): SpawnTrainer {
+  return () => {
+    const child = fork(options.entry, [], {
+      env: { ...process.env, ...options.env, [TRAINER_CHILD_ENV]: '1' },
+      execArgv: options.execArgv ?? [],
+      stdio: ['ignore', 'inherit', 'pipe', 'ipc'],
+      serialization: 'advanced'
+    })
+    const stderr = new TailBuffer(8192)
+    child.stderr?.on('data', (chunk: Buffer) => {
+      stderr.push(chunk.toString('utf8'))
+      process.stderr.write(chunk)
+    })
+    const link: TrainerLink = {
+      send: (message) => {
+        if (child.connected) child.send(message)
+      },
+      onMessage: (listener) =>
+        child.on('message', (message: unknown) => {
+          if (isChildMessage(message)) listener(message)
+        }),
+      onExit: (listener) => {
+        let reported = false
+        const report = (exit: ChildExit): void => {
+          if (reported) return
+          reported = true
+          listener(exit)
+        }
+        child.on('exit', (code, signal) => report({ code, signal, stderrTail: stderr.text() }))
+        child.on('error', (err) => report({ code: null, signal: null, reason: err.message, stderrTail: stderr.text() }))
+      },
+      kill: () => {
+        if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL')
+      }
+    }
+    return link
+  }
+}
+
+/** Keeps the last `max` characters written (a crashed child's last words). */
+export class TailBuffer {
+  private buf = ''
+  constructor(private readonly max: number) {}
+  push(text: string): void {
+    this.buf = (this.buf + text).slice(-this.max)
+  }
+  text(): string {
+    return this.buf
+  }
+}
+
+/**
+ * Finds a built file under `out/` (e.g. `main/trainer-process.js`, `renderer/index.html`) from the
+ * module that asks: bundles put entries in `out/main/` and shared code in `out/main/chunks/`, and
+ * tests run from `src/`, so it walks up looking for `out/<relative>`. `GAN_STUDIO_OUT_DIR` overrides.
+ */
+export function locateBuilt(relative: string, from: string = import.meta.url): string {
+  const override = process.env.GAN_STUDIO_OUT_DIR
+  if (override) {
+    const candidate = resolve(override, relative)
+    if (existsSync(candidate)) return candidate
+  }
+  let dir = dirname(from.startsWith('file:') ? fileURLToPath(from) : from)
+  for (let i = 0; i < 8; i++) {
+    if (basename(dir) === 'out' && existsSync(join(dir, relative))) return join(dir, relative)
+    if (existsSync(join(dir, 'out', relative))) return join(dir, 'out', relative)
+    const parent = dirname(dir)
+    if (parent === dir) break
+    dir = parent
+  }
+  throw new StudioError('not-found', `Cannot find the built file out/${relative}. Run \`npm run build\` first.`)
+}

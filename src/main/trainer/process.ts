@@ -1,0 +1,302 @@
+/**
+ * The trainer child: `out/main/trainer-process.js`. It runs as an Electron utility process (desktop,
+ * `process.parentPort`) or as a plain Node child (`gan-studio serve`, `child_process.fork` IPC), and
+ * in tests on an in-memory port. It never imports `electron`.
+ *
+ * It answers the port protocol of ./protocol: an `init` message with the paths, then jobs (`train`,
+ * `probe`) that stream TrainerEvents back and end with `done` or `failed`; `control` messages flip
+ * the cooperative pause/stop flags the training loop polls between steps.
+ */
+import { toErrorShape } from '@shared/errors'
+import type { StudioErrorShape } from '@shared/errors'
+import type { BackendStatus, TrainProgress } from '@shared/contract'
+import type { RunJson } from '@shared/runs'
+import type { TrainControl, TrainerEvent } from './events'
+import {
+  TRAINER_CHILD_ENV,
+  isHostMessage,
+  mergeProgress,
+  type ChildMessage,
+  type ChildPort,
+  type HostMessage,
+  type StartJob,
+  type TrainerInit
+} from './protocol'
+
+export interface TrainJobOptions {
+  runDir: string
+  datasetsDir: string
+  targetSteps?: number
+  control?: TrainControl
+  emit?: (event: TrainerEvent) => void
+  backendCacheFile?: string
+}
+
+/** What the child runs; the defaults load the real engine lazily (tests pass fakes). */
+export interface TrainerDeps {
+  trainRun(opts: TrainJobOptions): Promise<RunJson>
+  /** With `calibrate`, measures every backend first (cached in backendCacheFile) so speeds are known. */
+  probeBackends(opts: { backendCacheFile: string | null; calibrate: boolean }): Promise<BackendStatus[]>
+}
+
+export interface ServeTrainerOptions {
+  deps?: Partial<TrainerDeps>
+  /** Called once every job has ended after an `exit` message. Default: nothing (tests). */
+  onExit?: () => void
+  /** Progress events closer together than this are coalesced (the host throttles again). */
+  progressIntervalMs?: number
+}
+
+const defaultDeps: TrainerDeps = {
+  async trainRun(opts) {
+    const { trainRun } = await import('./train')
+    return trainRun(opts)
+  },
+  async probeBackends({ backendCacheFile, calibrate }) {
+    const { initBackend, probeBackends } = await import('./tf/backends')
+    const cacheFile = backendCacheFile ?? undefined
+    if (calibrate) {
+      try {
+        await initBackend('auto', { cacheFile })
+      } catch {
+        // Nothing fast enough works here: probeBackends says why for each one.
+      }
+    }
+    return probeBackends({ cacheFile })
+  }
+}
+
+interface LiveJob {
+  control: TrainControl
+  flush(): void
+}
+
+export interface TrainerServer {
+  /** Resolves when every job has ended. */
+  idle(): Promise<void>
+  /** As the `exit` message: stop every job (each checkpoints), then call onExit. */
+  shutdown(): void
+}
+
+/** Answers the protocol on `port`. */
+export function serveTrainer(port: ChildPort, options: ServeTrainerOptions = {}): TrainerServer {
+  const deps: TrainerDeps = { ...defaultDeps, ...options.deps }
+  const progressIntervalMs = options.progressIntervalMs ?? 50
+  const jobs = new Map<string, LiveJob>()
+  const running = new Set<Promise<void>>()
+  let init: TrainerInit | null = null
+  let exiting = false
+  let exited = false
+
+  const post = (message: ChildMessage): void => {
+    try {
+      port.postMessage(message)
+    } catch {
+      // The host is gone; the job will notice through its control flags or end on its own.
+    }
+  }
+
+  const finishIfExiting = (): void => {
+    if (exiting && !exited && jobs.size === 0) {
+      exited = true
+      options.onExit?.()
+    }
+  }
+
+  const startJob = (message: StartJob): void => {
+    if (!init) {
+      post({ type: 'failed', jobId: message.jobId, error: { code: 'internal', message: 'The trainer was not initialised.' } })
+      return
+    }
+    if (jobs.has(message.jobId)) {
+      post({ type: 'failed', jobId: message.jobId, error: { code: 'busy', message: `Job ${message.jobId} is already running.` } })
+      return
+    }
+    const paths = init
+    const control: TrainControl = { pause: false, stop: false }
+    const emitter = coalescingEmitter(message.jobId, post, progressIntervalMs)
+    jobs.set(message.jobId, { control, flush: emitter.flush })
+
+    const work = (async (): Promise<unknown> => {
+      switch (message.method) {
+        case 'train':
+          return deps.trainRun({
+            runDir: message.input.runDir,
+            datasetsDir: paths.datasetsDir,
+            ...(message.input.targetSteps !== undefined ? { targetSteps: message.input.targetSteps } : {}),
+            control,
+            emit: emitter.emit,
+            ...(paths.backendCacheFile ? { backendCacheFile: paths.backendCacheFile } : {})
+          })
+        case 'probe':
+          return deps.probeBackends({ backendCacheFile: paths.backendCacheFile, calibrate: message.input.calibrate === true })
+      }
+    })()
+
+    const settled = work.then(
+      (output) => {
+        emitter.flush()
+        jobs.delete(message.jobId)
+        post({ type: 'done', jobId: message.jobId, output })
+      },
+      (err: unknown) => {
+        emitter.flush()
+        jobs.delete(message.jobId)
+        post({ type: 'failed', jobId: message.jobId, error: describeJobError(err) })
+      }
+    )
+    const tracked = settled.finally(() => {
+      running.delete(tracked)
+      finishIfExiting()
+    })
+    running.add(tracked)
+  }
+
+  const handle = (message: HostMessage): void => {
+    switch (message.type) {
+      case 'init':
+        init = message
+        return
+      case 'job':
+        if (exiting) {
+          post({ type: 'failed', jobId: message.jobId, error: { code: 'cancelled', message: 'The trainer is shutting down.' } })
+          return
+        }
+        startJob(message)
+        return
+      case 'control': {
+        const job = jobs.get(message.jobId)
+        if (!job) return
+        if (message.pause !== undefined) job.control.pause = message.pause
+        if (message.stop !== undefined) job.control.stop = message.stop
+        return
+      }
+      case 'exit':
+        shutdown()
+        return
+    }
+  }
+
+  const shutdown = (): void => {
+    exiting = true
+    for (const job of jobs.values()) job.control.stop = true
+    finishIfExiting()
+  }
+
+  port.onMessage((message) => {
+    if (isHostMessage(message)) handle(message)
+  })
+  // The handshake: the host sends `init` and jobs only once it hears this (no message is lost to a
+  // child still loading its modules).
+  post({ type: 'ready', pid: process.pid })
+
+  return {
+    async idle() {
+      while (running.size > 0) await Promise.allSettled([...running])
+    },
+    shutdown
+  }
+}
+
+/**
+ * Forwards events for one job, coalescing progress events that arrive closer than `intervalMs`
+ * (the newest wins, logged metrics are all kept — see mergeProgress; a pending one is sent before
+ * any other event, so order is kept).
+ */
+function coalescingEmitter(
+  jobId: string,
+  post: (message: ChildMessage) => void,
+  intervalMs: number
+): { emit: (event: TrainerEvent) => void; flush: () => void } {
+  let pending: TrainProgress | null = null
+  let lastSent = 0
+  let timer: ReturnType<typeof setTimeout> | null = null
+
+  const flush = (): void => {
+    if (timer) clearTimeout(timer)
+    timer = null
+    if (pending) {
+      const progress = pending
+      pending = null
+      lastSent = Date.now()
+      post({ type: 'event', jobId, event: { type: 'progress', progress } })
+    }
+  }
+
+  const emit = (event: TrainerEvent): void => {
+    if (event.type !== 'progress') {
+      flush()
+      post({ type: 'event', jobId, event })
+      return
+    }
+    const merged = mergeProgress(pending, event.progress)
+    if (merged.send) post({ type: 'event', jobId, event: { type: 'progress', progress: merged.send } })
+    pending = merged.pending
+    const wait = lastSent + intervalMs - Date.now()
+    if (wait <= 0) flush()
+    else timer ??= setTimeout(flush, wait)
+  }
+
+  return { emit, flush }
+}
+
+function describeJobError(err: unknown): StudioErrorShape {
+  if (err instanceof RangeError && /allocation failed|out of memory|Invalid array length/i.test(err.message)) {
+    return { code: 'crashed', message: `Training ran out of memory (${err.message}). Try a smaller batch size or resolution.` }
+  }
+  return toErrorShape(err)
+}
+
+// ---- bootstrap: only when started by the host as the trainer child ----
+
+interface ElectronParentPort {
+  on(event: 'message', listener: (event: { data: unknown }) => void): void
+  postMessage(message: unknown): void
+}
+
+function childPortFromProcess(): ChildPort | null {
+  const parentPort = (process as unknown as { parentPort?: ElectronParentPort }).parentPort
+  if (parentPort) {
+    return {
+      postMessage: (message) => parentPort.postMessage(message),
+      onMessage: (listener) => parentPort.on('message', (event) => listener(event.data as HostMessage))
+    }
+  }
+  const send = process.send?.bind(process)
+  if (send) {
+    return {
+      postMessage: (message) => {
+        if (process.connected) send(message)
+      },
+      onMessage: (listener) => process.on('message', (message) => listener(message as HostMessage))
+    }
+  }
+  return null
+}
+
+function startAsChild(): void {
+  const port = childPortFromProcess()
+  if (!port) {
+    process.stderr.write('trainer-process: started without a parent port (run it through the studio or `gan-studio serve`).\n')
+    process.exit(2)
+  }
+  const fatal = (err: unknown): void => {
+    try {
+      port.postMessage({ type: 'fatal', error: describeJobError(err) })
+    } finally {
+      process.stderr.write(`trainer-process: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`)
+      setTimeout(() => process.exit(1), 100)
+    }
+  }
+  process.on('uncaughtException', fatal)
+  process.on('unhandledRejection', fatal)
+  const server = serveTrainer(port, { onExit: () => setTimeout(() => process.exit(0), 10) })
+  // A plain Node child whose parent went away stops its job (with a checkpoint) and exits.
+  process.on('disconnect', () => server.shutdown())
+  // Ctrl-C in a terminal reaches the whole process group: the host decides (it stops the job
+  // with a checkpoint). A SIGTERM meant for this process alone stops the job the same way.
+  process.on('SIGINT', () => undefined)
+  process.on('SIGTERM', () => server.shutdown())
+}
+
+if (process.env[TRAINER_CHILD_ENV] === '1') startAsChild()
