@@ -16,8 +16,7 @@ export default defineConfig({
           'trainer-process': resolve(__dirname, 'src/main/trainer/process.ts'),
           // Headless entry points (plain Node)
           cli: resolve(__dirname, 'src/main/cli/index.ts'),
-          bench: resolve(__dirname, 'src/main/bench/index.ts'),
-          'decode-worker': resolve(__dirname, 'src/main/trainer/data/decode-worker.ts')
+          bench: resolve(__dirname, 'src/main/bench/index.ts')
         }
       }
     }

@@ -1,0 +1,161 @@
+import { promises as fsp } from 'node:fs'
+import { basename, join } from 'node:path'
+import sharp from 'sharp'
+import { StudioError } from '@shared/errors'
+import { writeFileAtomic } from '../util/fs'
+import { APP_VERSION } from '../util/version'
+import { toUint8 } from '../trainer/run/grid'
+import { checkSeeds, checkTruncation, loadGenerator, type GeneratorSource } from './generator'
+import { rgbPng, upscaleRaw, UPSCALES, type Upscale } from './images'
+import { walkFrameCount, walkLatents } from './latent'
+import { withPngText } from './png-text'
+import { encodeAnimatedWebp } from './webp-anim'
+
+export type WalkFormat = 'gif' | 'webp' | 'png'
+export const WALK_FORMATS: readonly WalkFormat[] = ['gif', 'webp', 'png']
+
+export interface WalkProgress {
+  phase: 'render' | 'encode' | 'done'
+  /** Frames rendered so far. */
+  done: number
+  total: number
+}
+
+export interface LatentWalkOptions extends GeneratorSource {
+  /** Keyframe seeds, visited in order; the walk returns to the first so it loops. */
+  seeds: number[]
+  /** Duration in seconds (default 4). */
+  seconds?: number
+  /** Frames per second (default 24). Frames = round(seconds × fps). */
+  fps?: number
+  format?: WalkFormat
+  /** Truncation ψ in [0, 2], applied to every frame's latent; default 1. */
+  truncation?: number
+  upscale?: Upscale
+  /** Output file (gif, webp) or folder (png frames); default under `<run>/exports/walks/`. */
+  out?: string
+  onProgress?: (p: WalkProgress) => void
+  signal?: AbortSignal
+}
+
+export interface LatentWalkResult {
+  /** The animated file, or the folder of PNG frames. */
+  out: string
+  frames: number
+  format: WalkFormat
+  checkpoint: string
+  step: number
+}
+
+/** Raw pixels an animated file may hold while being encoded (all frames are encoded at once). */
+const MAX_ANIMATION_BYTES = 1024 ** 3
+const RENDER_BATCH = 16
+
+export const frameFileName = (frame: number): string => `frame-${String(frame).padStart(4, '0')}.png`
+const FRAME_FILE = /^frame-\d{4,}\.png$/
+
+/** Makes the frames folder and removes the frames of an earlier walk there (nothing else). */
+async function clearFrames(dir: string): Promise<void> {
+  await fsp.mkdir(dir, { recursive: true })
+  for (const name of await fsp.readdir(dir)) if (FRAME_FILE.test(name)) await fsp.rm(join(dir, name), { force: true })
+}
+
+/** An animated walk asked to go into an existing folder goes into it under its default name. */
+async function walkTarget(out: string | undefined, fallback: string, format: WalkFormat): Promise<string> {
+  if (!out) return fallback
+  if (format === 'png') return out
+  const stat = await fsp.stat(out).catch(() => null)
+  return stat?.isDirectory() ? join(out, basename(fallback)) : out
+}
+
+export function defaultWalkPath(runDir: string, checkpoint: string, seeds: readonly number[], format: WalkFormat): string {
+  const shown = seeds.slice(0, 8).join('-') + (seeds.length > 8 ? '-etc' : '')
+  const base = `walk-${checkpoint}-${shown}`
+  return join(runDir, 'exports', 'walks', format === 'png' ? `${base}-frames` : `${base}.${format}`)
+}
+
+/**
+ * Per-frame delays whose running sum tracks the ideal timeline (frame i starts at i/fps seconds),
+ * rounded to the format's clock (GIF counts hundredths of a second), so the loop lasts as long as
+ * asked instead of drifting by the rounding of every frame.
+ */
+export function frameDelays(frames: number, fps: number, tickMs: number): number[] {
+  const at = (i: number): number => Math.round((i * 1000) / fps / tickMs) * tickMs
+  return Array.from({ length: frames }, (_, i) => Math.max(tickMs, at(i + 1) - at(i)))
+}
+
+/**
+ * A looping walk through the latents of keyframe seeds: slerp between consecutive keyframes with
+ * an ease-in-out, the last keyframe returning to the first, exactly round(seconds × fps) frames,
+ * saved as an animated GIF, an animated WebP, or a folder of numbered PNG frames.
+ */
+export async function latentWalk(runDir: string, opts: LatentWalkOptions): Promise<LatentWalkResult> {
+  checkSeeds(opts.seeds)
+  if (opts.seeds.length < 2) throw new StudioError('bad-input', 'A walk needs at least two keyframe seeds.')
+  const seconds = opts.seconds ?? 4
+  const fps = opts.fps ?? 24
+  if (!Number.isFinite(seconds) || seconds <= 0 || seconds > 600) throw new StudioError('bad-input', `Seconds must be between 0 and 600 (got ${seconds}).`)
+  if (!Number.isInteger(fps) || fps < 1 || fps > 60) throw new StudioError('bad-input', `Frames per second must be a whole number from 1 to 60 (got ${fps}).`)
+  const format = opts.format ?? 'gif'
+  if (!WALK_FORMATS.includes(format)) throw new StudioError('bad-input', `Format must be gif, webp or png (got ${String(format)}).`)
+  const psi = opts.truncation ?? 1
+  checkTruncation(psi)
+  const upscale = opts.upscale ?? 1
+  if (!UPSCALES.includes(upscale)) throw new StudioError('bad-input', `Upscale must be 1, 2 or 4 (got ${String(upscale)}).`)
+  const frames = walkFrameCount(seconds, fps)
+
+  const gen = await loadGenerator(runDir, opts)
+  try {
+    const res = gen.spec.resolution
+    const size = res * upscale
+    const frameBytes = size * size * 3
+    if (format !== 'png' && frames * frameBytes > MAX_ANIMATION_BYTES)
+      throw new StudioError(
+        'bad-input',
+        `${frames} frames of ${size}×${size} are too many for one animated file; choose fewer seconds or frames per second, no upscale, or PNG frames.`
+      )
+    const out = await walkTarget(opts.out, defaultWalkPath(runDir, gen.checkpoint, opts.seeds, format), format)
+    const latents = walkLatents(opts.seeds, frames, gen.spec.latentDim, psi)
+    const dim = gen.spec.latentDim
+    const report = (p: WalkProgress): void => opts.onProgress?.(p)
+    const meta = {
+      Software: `GAN Studio ${APP_VERSION}`,
+      run: gen.run.id,
+      checkpoint: gen.checkpoint,
+      step: String(gen.step),
+      seeds: opts.seeds.join(','),
+      truncation: String(psi),
+      psi: String(psi),
+      fps: String(fps)
+    }
+
+    const animation = format === 'png' ? null : new Uint8Array(frames * frameBytes)
+    if (format === 'png') await clearFrames(out)
+    report({ phase: 'render', done: 0, total: frames })
+    for (let start = 0; start < frames; start += RENDER_BATCH) {
+      if (opts.signal?.aborted) throw new StudioError('cancelled', 'The walk was cancelled.')
+      const n = Math.min(RENDER_BATCH, frames - start)
+      const pixels = toUint8(await gen.render(latents.subarray(start * dim, (start + n) * dim), n))
+      for (let i = 0; i < n; i++) {
+        const rgb = await upscaleRaw(pixels.subarray(i * res * res * 3, (i + 1) * res * res * 3), res, upscale)
+        const f = start + i
+        if (animation) animation.set(rgb, f * frameBytes)
+        else await writeFileAtomic(join(out, frameFileName(f)), withPngText(await rgbPng(rgb, size), { ...meta, frame: String(f), frames: String(frames) }))
+      }
+      report({ phase: 'render', done: start + n, total: frames })
+    }
+
+    report({ phase: 'encode', done: frames, total: frames })
+    if (animation) {
+      const encoded =
+        format === 'gif'
+          ? await sharp(animation, { raw: { width: size, height: size * frames, channels: 3, pageHeight: size } }).gif({ loop: 0, delay: frameDelays(frames, fps, 10), keepDuplicateFrames: true, effort: 7 }).toBuffer()
+          : await encodeAnimatedWebp(animation, size, size, frames, frameDelays(frames, fps, 1))
+      await writeFileAtomic(out, encoded)
+    }
+    report({ phase: 'done', done: frames, total: frames })
+    return { out, frames, format, checkpoint: gen.checkpoint, step: gen.step }
+  } finally {
+    gen.dispose()
+  }
+}
