@@ -42,7 +42,17 @@ if (ok && want('typecheck')) ok = stage('typecheck', 'npm', ['run', '--silent', 
 if (ok && want('lint')) ok = stage('lint', 'npm', ['run', '--silent', 'lint'])
 if (ok && (want('build') || want('e2e'))) ok = stage('build', 'npm', ['run', '--silent', 'build'])
 if (ok && want('unit')) ok = vitest('unit and integration tests', null, 'vitest.json')
-if (ok && want('e2e') && existsSync(join(root, 'vitest.e2e.config.ts'))) ok = vitest('browser end-to-end tests', 'vitest.e2e.config.ts', 'vitest-e2e.json')
+if (ok && want('e2e')) {
+  const chromium = [process.env.CHROMIUM_PATH, '/usr/bin/chromium', '/usr/bin/chromium-browser'].find((p) => p && existsSync(p))
+  if (!chromium) {
+    process.stdout.write('\n── browser end-to-end tests: FAILED — no Chromium found (apt-get install -y chromium, or set CHROMIUM_PATH)\n')
+    totals.failed += 1
+    ok = false
+  } else {
+    process.env.CHROMIUM_PATH = chromium
+    ok = vitest('browser end-to-end tests', 'tests/e2e/vitest.config.ts', 'vitest-e2e.json')
+  }
+}
 
 process.stdout.write(`\n${ok ? 'All stages passed' : 'A stage failed'}.\n`)
 process.stdout.write(`tests: ${totals.passed} passed, ${totals.failed} failed${totals.skipped ? `, ${totals.skipped} skipped` : ''}\n`)

@@ -1,0 +1,168 @@
+import { defineStore } from 'pinia'
+import { computed, ref, watch } from 'vue'
+import type { BackendStatus, Results } from '@shared/contract'
+import { PRESETS, RunConfigSchema, type PresetName, type RunConfig } from '@shared/config'
+import type { DatasetSummary } from '@shared/datasets'
+import type { RunSummary } from '@shared/runs'
+import { getBridge } from '../bridge'
+import { errorMessage } from '../lib/errors'
+import { fieldErrors } from '../lib/validation'
+import { useAppStore } from './app'
+import { useRunsStore } from './runs'
+
+export const ESTIMATE_DEBOUNCE_MS = 400
+
+/** The schema's defaults, with no folder chosen yet. */
+export function defaultConfig(preset?: PresetName): RunConfig {
+  const base = RunConfigSchema.parse({ ...(preset ? PRESETS[preset] : {}), source: '-' })
+  return { ...base, source: '' }
+}
+
+/** The fields a preset leaves alone: what to train on, how it's named, where it runs. */
+function keepAcrossPresets(c: RunConfig): Partial<RunConfig> {
+  return { name: c.name, source: c.source, preprocess: { ...c.preprocess }, backend: c.backend, seed: c.seed }
+}
+
+function comparable(c: RunConfig): string {
+  const { name: _n, source: _s, preprocess: _p, backend: _b, seed: _seed, ...rest } = c
+  void [_n, _s, _p, _b, _seed]
+  return JSON.stringify(rest)
+}
+
+const PRESET_SIGNATURES = Object.fromEntries(
+  (Object.keys(PRESETS) as PresetName[]).map((name) => [name, comparable(defaultConfig(name))])
+) as Record<PresetName, string>
+
+/**
+ * The New run form: the draft settings, validated on every change with the shared schema; the
+ * backends this machine has; and an estimate of time per 1,000 steps for the draft.
+ */
+export const useNewRunStore = defineStore('newRun', () => {
+  const bridge = getBridge()
+  const app = useAppStore()
+  const runs = useRunsStore()
+
+  const draft = ref<RunConfig>(defaultConfig('Quick sketch'))
+  const datasetId = ref<string | null>(null)
+  const backends = ref<BackendStatus[]>([])
+  const backendsLoaded = ref(false)
+  const backendsError = ref<string | null>(null)
+  const estimate = ref<Results['runs.estimate'] | null>(null)
+  const estimating = ref(false)
+  const estimateError = ref<string | null>(null)
+  /** Set when "Start training" was pressed: from then on every field shows its error. */
+  const attempted = ref(false)
+
+  const parsed = computed(() => RunConfigSchema.safeParse(draft.value))
+  const errors = computed<Record<string, string>>(() => {
+    const e = parsed.value.success ? {} : fieldErrors(parsed.value.error)
+    if (!draft.value.source) e.source = 'Choose a dataset to learn from. Import a folder on the Datasets page first.'
+    return e
+  })
+  const valid = computed(() => parsed.value.success && draft.value.source.length > 0)
+  const activePreset = computed<PresetName | null>(() => {
+    const sig = comparable(draft.value)
+    return (Object.keys(PRESET_SIGNATURES) as PresetName[]).find((n) => PRESET_SIGNATURES[n] === sig) ?? null
+  })
+
+  function applyPreset(name: PresetName): void {
+    draft.value = { ...defaultConfig(name), ...keepAcrossPresets(draft.value) }
+  }
+
+  function chooseDataset(ds: DatasetSummary | null): void {
+    datasetId.value = ds?.id ?? null
+    if (!ds) {
+      draft.value.source = ''
+      return
+    }
+    draft.value.source = ds.source
+    draft.value.preprocess = { resolution: ds.resolution, crop: ds.crop, background: ds.background }
+  }
+
+  function reset(): void {
+    const keep = keepAcrossPresets(draft.value)
+    draft.value = { ...defaultConfig('Quick sketch'), source: keep.source ?? '', preprocess: keep.preprocess ?? draft.value.preprocess }
+    attempted.value = false
+  }
+
+  async function loadBackends(): Promise<void> {
+    try {
+      backends.value = await bridge['backends.list']({})
+      backendsError.value = null
+    } catch (err) {
+      backendsError.value = errorMessage(err, 'Could not check which compute backends are available.')
+    } finally {
+      backendsLoaded.value = true
+    }
+  }
+
+  let estimateTimer: ReturnType<typeof setTimeout> | null = null
+  let estimateSeq = 0
+
+  async function runEstimate(): Promise<void> {
+    const seq = ++estimateSeq
+    if (!valid.value || !parsed.value.success) {
+      estimate.value = null
+      estimating.value = false
+      return
+    }
+    estimating.value = true
+    try {
+      const result = await bridge['runs.estimate']({ config: parsed.value.data })
+      if (seq !== estimateSeq) return
+      estimate.value = result
+      estimateError.value = null
+    } catch (err) {
+      if (seq !== estimateSeq) return
+      estimate.value = null
+      estimateError.value = errorMessage(err, 'No estimate available.')
+    } finally {
+      if (seq === estimateSeq) estimating.value = false
+    }
+  }
+
+  /** Asks for a new estimate once the draft has stopped changing for a moment. */
+  function scheduleEstimate(): void {
+    if (estimateTimer) clearTimeout(estimateTimer)
+    estimateTimer = setTimeout(() => {
+      estimateTimer = null
+      void runEstimate()
+    }, ESTIMATE_DEBOUNCE_MS)
+  }
+
+  watch(draft, scheduleEstimate, { deep: true })
+
+  /** Validates and starts the run. Resolves to its summary, or null (errors are shown). */
+  async function start(): Promise<RunSummary | null> {
+    attempted.value = true
+    if (!valid.value || !parsed.value.success) return null
+    const summary = await runs.start(parsed.value.data)
+    if (summary) {
+      attempted.value = false
+      app.notify(`Training “${summary.name}” started.`, 'success')
+    }
+    return summary
+  }
+
+  return {
+    draft,
+    datasetId,
+    backends,
+    backendsLoaded,
+    backendsError,
+    estimate,
+    estimating,
+    estimateError,
+    attempted,
+    errors,
+    valid,
+    activePreset,
+    applyPreset,
+    chooseDataset,
+    reset,
+    loadBackends,
+    scheduleEstimate,
+    runEstimate,
+    start
+  }
+})
