@@ -33,7 +33,7 @@ function createWindow(): BrowserWindow {
     minHeight: 600,
     show: false,
     title: 'GAN Studio',
-    backgroundColor: nativeTheme.shouldUseDarkColors ? '#16181d' : '#ffffff',
+    backgroundColor: nativeTheme.shouldUseDarkColors ? '#0f1115' : '#f4f5f8',
     webPreferences: {
       preload: preloadPath,
       contextIsolation: true,
