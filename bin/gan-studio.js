@@ -1,6 +1,7 @@
 #!/usr/bin/env node
 // The `gan-studio` command: runs the built CLI (npm run build writes out/main/cli.js).
 import { existsSync } from 'node:fs'
+import { availableParallelism } from 'node:os'
 import { dirname, join } from 'node:path'
 import { fileURLToPath, pathToFileURL } from 'node:url'
 
@@ -9,5 +10,8 @@ if (!existsSync(cli)) {
   process.stderr.write('gan-studio is not built yet: run `npm run build` first.\n')
   process.exit(2)
 }
+// Image decoding runs on libuv's thread pool (4 threads by default): give it every core. This must
+// happen before the first asynchronous I/O.
+process.env.UV_THREADPOOL_SIZE ??= String(Math.max(4, availableParallelism()))
 const { main } = await import(pathToFileURL(cli).href)
 process.exitCode = await main(process.argv.slice(2))

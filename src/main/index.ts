@@ -13,6 +13,10 @@ import { Studio, type DesktopShell } from './services/studio'
 import { locateBuilt } from './services/trainer-spawn'
 import { electronTrainerSpawner } from './services/trainer-spawn-electron'
 import { studioHome } from './util/home'
+import { threadpoolEnv } from './util/threadpool'
+
+// Before any asynchronous I/O: dataset imports decode on libuv's thread pool.
+Object.assign(process.env, threadpoolEnv())
 
 const mainDir = dirname(fileURLToPath(import.meta.url))
 const preloadPath = join(mainDir, '../preload/index.cjs')

@@ -2,6 +2,7 @@ import { app, utilityProcess, type Details } from 'electron'
 import { TRAINER_CHILD_ENV, isChildMessage } from '../trainer/protocol'
 import type { ChildExit, SpawnTrainer, TrainerLink } from './trainer-host'
 import { TailBuffer } from './trainer-spawn'
+import { threadpoolEnv } from '../util/threadpool'
 
 /**
  * Trainer children as Electron utility processes (the desktop app). The platform's reason for a
@@ -15,7 +16,7 @@ export function electronTrainerSpawner(entry: string): SpawnTrainer {
     const child = utilityProcess.fork(entry, [], {
       serviceName,
       stdio: 'pipe',
-      env: { ...process.env, [TRAINER_CHILD_ENV]: '1' }
+      env: { ...threadpoolEnv(), ...process.env, [TRAINER_CHILD_ENV]: '1' }
     })
     const stderr = new TailBuffer(8192)
     child.stdout?.on('data', (chunk: Buffer) => process.stdout.write(chunk))

@@ -5,6 +5,7 @@ import { fileURLToPath } from 'node:url'
 import { StudioError } from '@shared/errors'
 import { TRAINER_CHILD_ENV, isChildMessage } from '../trainer/protocol'
 import type { ChildExit, SpawnTrainer, TrainerLink } from './trainer-host'
+import { threadpoolEnv } from '../util/threadpool'
 
 /**
  * Trainer children as plain Node processes (`gan-studio serve`, the CLI, tests): the same
@@ -13,7 +14,7 @@ import type { ChildExit, SpawnTrainer, TrainerLink } from './trainer-host'
 export function nodeTrainerSpawner(options: { entry: string; execArgv?: string[]; env?: NodeJS.ProcessEnv }): SpawnTrainer {
   return () => {
     const child = fork(options.entry, [], {
-      env: { ...process.env, ...options.env, [TRAINER_CHILD_ENV]: '1' },
+      env: { ...threadpoolEnv(), ...process.env, ...options.env, [TRAINER_CHILD_ENV]: '1' },
       execArgv: options.execArgv ?? [],
       stdio: ['ignore', 'inherit', 'pipe', 'ipc'],
       serialization: 'advanced'
