@@ -14,4 +14,6 @@ if (!existsSync(cli)) {
 // happen before the first asynchronous I/O.
 process.env.UV_THREADPOOL_SIZE ??= String(Math.max(4, availableParallelism()))
 const { main } = await import(pathToFileURL(cli).href)
-process.exitCode = await main(process.argv.slice(2))
+// Exit when the command is done: wasm worker threads and a GPU device would otherwise keep the
+// process alive. (stdout and stderr are synchronous for files and pipes, so nothing is lost.)
+process.exit(await main(process.argv.slice(2)))

@@ -54,7 +54,7 @@ export async function runTraining(opts: { runDir: string; io: CliIo; targetSteps
       io.out(`Run folder: ${opts.runDir}`)
       return 1
     }
-    io.out(`${run.status === 'completed' ? 'Finished' : 'Stopped'} at step ${run.step}. Samples: ${join(opts.runDir, 'samples')}`)
+    io.out(`Samples: ${join(opts.runDir, 'samples')}`)
     io.out(`Run folder: ${opts.runDir}`)
     return 0
   } catch (err) {
