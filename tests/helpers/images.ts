@@ -10,6 +10,7 @@
 import { promises as fsp } from 'node:fs'
 import { dirname, join } from 'node:path'
 import sharp from 'sharp'
+import { uniformFrom } from '../../src/main/trainer/model/rng'
 
 export type ImageFormat = 'png' | 'jpeg' | 'webp' | 'gif' | 'tiff' | 'avif' | 'svg'
 /** Files an import must skip: 0 bytes, cut in half, not an image, 4×4 px, or a format we don't read (BMP). */
@@ -75,7 +76,7 @@ export async function makeImageFolder(dir: string, options: ImageFolderOptions =
   const count = options.count ?? 12
   const sizes = options.sizes ?? DEFAULT_SIZES
   const formats = options.formats ?? ['png', 'jpeg']
-  const rng = mulberry32(options.seed ?? 1)
+  const rng = uniformFrom(options.seed ?? 1)
   const alphaEvery = options.withAlpha === true ? 1 : typeof options.withAlpha === 'number' && options.withAlpha > 0 ? 1 / options.withAlpha : Infinity
   await fsp.mkdir(dir, { recursive: true })
 
@@ -277,13 +278,3 @@ function hsv(h: number, s: number, v: number): [number, number, number] {
   return [Math.round((r + m) * 255), Math.round((g + m) * 255), Math.round((b + m) * 255)]
 }
 
-function mulberry32(seed: number): () => number {
-  let a = seed >>> 0
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0
-    let t = a
-    t = Math.imul(t ^ (t >>> 15), t | 1)
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61)
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296
-  }
-}

@@ -5,7 +5,8 @@ import { dirname, join, resolve } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import sharp from 'sharp'
 import { decodeThreads, importDataset } from '../trainer/data/dataset'
-import { mulberry32, renderLandscape, valueNoise } from '../trainer/data/procedural'
+import { renderLandscape, valueNoise } from '../trainer/data/procedural'
+import { uniformFrom } from '../trainer/model/rng'
 import { readJson, writeJsonAtomic } from '../util/fs'
 
 /**
@@ -189,7 +190,7 @@ function grainField(length: number, seed: number): Int8Array {
 }
 
 async function photoJpeg(index: number, width: number, height: number, grain: Int8Array): Promise<Buffer> {
-  const rng = mulberry32(0x5eed + index * 104729)
+  const rng = uniformFrom(0x5eed + index * 104729)
   const w = Math.round(width / 8)
   const h = Math.round(height / 8)
   const base = renderLandscape(w, h, rng)

@@ -3,7 +3,8 @@ import { join, resolve } from 'node:path'
 import sharp from 'sharp'
 import { StudioError } from '@shared/errors'
 import { readJson, writeFileAtomic, writeJsonAtomic } from '../../util/fs'
-import { mulberry32, renderLandscape } from './procedural'
+import { renderLandscape } from './procedural'
+import { uniformFrom } from '../model/rng'
 
 /**
  * The embedded default dataset: small procedural landscapes (sky gradient, sun or moon, layered
@@ -66,5 +67,5 @@ export async function writeDemoDataset(dir: string, count = 200): Promise<string
 
 /** The raw RGB pixels of demo image `index` (64×64×3): a pure function of the index. */
 export function renderDemoImage(index: number): Uint8Array {
-  return renderLandscape(DEMO_SIZE, DEMO_SIZE, mulberry32(DEMO_SEED + index * 7919))
+  return renderLandscape(DEMO_SIZE, DEMO_SIZE, uniformFrom(DEMO_SEED + index * 7919))
 }

@@ -95,6 +95,12 @@ export class Rng {
   }
 }
 
+/** A seeded stream of uniform numbers in [0, 1), for procedural images and test fixtures. */
+export function uniformFrom(seed: number): () => number {
+  const rng = new Rng(seed)
+  return () => rng.next()
+}
+
 /**
  * The latent vector for one seed: the same numbers in the trainer, the CLI, the studio and the
  * exported HTML page (which embeds this function's source, so it must stay self-contained: no
