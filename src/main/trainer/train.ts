@@ -14,6 +14,7 @@ import { latestGoodCheckpoint, saveCheckpoint } from './run/checkpoint'
 import { gridPng, toUint8 } from './run/grid'
 import { appendMetrics, readRun, truncateMetrics, writeRun } from './run/runs'
 import { initBackend } from './tf/backends'
+import { collectGarbage, GC_EVERY_STEPS } from './tf/memory'
 
 export interface TrainRunOptions {
   runDir: string
@@ -292,6 +293,8 @@ export async function trainRun(opts: TrainRunOptions): Promise<RunJson> {
       imagesSeen += config.batchSize
       windowImages += config.batchSize
       trainingMs += performance.now() - t0
+      // Keeps RSS flat over long runs (V8 otherwise defers full collections; see tf/memory.ts).
+      if (step % GC_EVERY_STEPS === 0) collectGarbage()
 
       const logged = step % config.logEvery === 0 || step === target
       if (logged && !(await flushMetrics())) return await diverged()

@@ -42,7 +42,7 @@ export interface BackendOptions {
 /** Order tried by `auto` (and listed by probeBackends). */
 const ORDER: readonly BackendName[] = ['tensorflow', 'webgpu', 'wasm', 'cpu']
 
-const CALIBRATION_VERSION = 1
+const CALIBRATION_VERSION = 2
 const QUICK_BATCH = 4
 const QUICK_MS = 200
 
@@ -181,7 +181,7 @@ async function bringUp(name: BackendName, opts: BackendOptions = {}): Promise<vo
 function describe(name: BackendName): string {
   if (name === 'webgpu') {
     const a = webgpuAdapter()
-    return a ? `webgpu on ${a.name}${a.software ? ' (software rendering)' : ''}` : 'webgpu'
+    return a ? `webgpu on ${a.name}${a.software ? ', software' : ''}` : 'webgpu'
   }
   if (name === 'wasm') return describeWasm()
   return name

@@ -43,7 +43,7 @@ export function availableCores(): number {
 }
 
 export interface WasmOptions {
-  /** XNNPACK threads; default: every available core (at most 8). 1 uses the single-threaded build. */
+  /** XNNPACK threads; default and maximum: every available core (at most 8). 1 uses the single-threaded build. */
   threads?: number
 }
 
@@ -59,6 +59,7 @@ let prepared: Promise<void> | null = null
 type EmscriptenModule = {
   cwrap(name: string, ret: string | null, args: string[]): (...a: number[]) => number
   tfjs?: unknown
+  PThread?: { runningWorkers?: { unref?: () => void }[] }
 }
 type Factory = (config: Record<string, unknown>) => Promise<EmscriptenModule>
 
@@ -127,6 +128,25 @@ function wrapTfjsApi(module: EmscriptenModule): EmscriptenModule {
   return module
 }
 
+/**
+ * Emscripten's Node glue installs process-wide `uncaughtException` / `unhandledRejection`
+ * handlers that rethrow, which turns any later error anywhere in the process into a dump of
+ * minified wasm glue. Runs `init` and removes whatever handlers it added.
+ */
+async function withoutEmscriptenHandlers<T>(init: () => Promise<T>): Promise<T> {
+  const events = ['uncaughtException', 'unhandledRejection'] as const
+  type Listener = (...args: unknown[]) => void
+  const listeners = (e: (typeof events)[number]) => process.listeners(e as 'uncaughtException') as Listener[]
+  const before = events.map((e) => new Set(listeners(e)))
+  try {
+    return await init()
+  } finally {
+    events.forEach((e, i) => {
+      for (const l of listeners(e)) if (!before[i]!.has(l)) process.removeListener(e as 'uncaughtException', l)
+    })
+  }
+}
+
 function errorLine(err: unknown): string {
   const msg = err instanceof Error ? err.message : String(err)
   return msg.split('\n')[0] ?? msg
@@ -142,20 +162,26 @@ export function prepareWasm(opts: WasmOptions = {}): Promise<void> {
     wasm.setWasmPaths(wasmBinaryDir())
     registerWasmGradientKernels()
     await tf.env().getAsync('WASM_HAS_SIMD_SUPPORT') // evaluated here: our threaded path bypasses tfjs' init
-    const wanted = Math.min(MAX_THREADS, Math.max(1, Math.floor(opts.threads ?? availableCores())))
-    if (wanted === 1) {
-      state.singleThreadReason = opts.threads === 1 ? 'one thread requested' : 'this machine has one core'
-      return // the package's own registration: single-threaded SIMD
-    }
+    // More threads than cores only makes them wait on each other.
+    const wanted = Math.min(MAX_THREADS, availableCores(), Math.max(1, Math.floor(opts.threads ?? availableCores())))
     const standard = tf.findBackendFactory('wasm')
     tf.removeBackend('wasm')
+    if (wanted === 1 || !standard) {
+      state.singleThreadReason = opts.threads === 1 ? 'one thread requested' : 'this machine has one core'
+      // The package's own single-threaded SIMD build, minus emscripten's process-wide handlers.
+      if (standard) tf.registerBackend('wasm', () => withoutEmscriptenHandlers(async () => standard()), WASM_PRIORITY)
+      return
+    }
     tf.registerBackend(
       'wasm',
       async () => {
         try {
-          const module = wrapTfjsApi(await threadedModule(wanted))
+          const module = wrapTfjsApi(await withoutEmscriptenHandlers(() => threadedModule(wanted)))
           wasm.setThreadsCount(wanted)
           const backend = new wasm.BackendWasm(module as never)
+          // Emscripten keeps a running pthread's worker ref'd; XNNPACK's pool threads run for
+          // the life of the process, so without this a CLI run would never exit.
+          for (const worker of module.PThread?.runningWorkers ?? []) worker.unref?.()
           state.threads = wasm.getThreadsCount()
           state.singleThreadReason = state.threads > 1 ? null : 'the threaded build started with one thread'
           return backend
@@ -164,7 +190,7 @@ export function prepareWasm(opts: WasmOptions = {}): Promise<void> {
           state.singleThreadReason = `threaded build unavailable (${errorLine(err)})`
           if (!standard) throw err
           wasm.setThreadsCount(1)
-          return standard()
+          return withoutEmscriptenHandlers(async () => standard())
         }
       },
       WASM_PRIORITY
