@@ -12,6 +12,9 @@ export class TrainProgressView {
   private bar: cliProgress.SingleBar | null = null
   private lastLine = 0
   private metric: MetricRecord | null = null
+  private payload = { ips: '-', etaText: '--:--', g: '-', d: '-' }
+  private value = 0
+  private total = 0
 
   constructor(
     private readonly io: CliIo,
@@ -19,48 +22,53 @@ export class TrainProgressView {
   ) {}
 
   start(step: number, total: number): void {
-    if (this.io.tty) {
-      this.bar = new cliProgress.SingleBar(
-        {
-          format: ' {bar} {value}/{total} steps | {ips} img/s | ETA {eta_s} | G {g} D {d}',
-          barsize: 28,
-          hideCursor: true,
-          clearOnComplete: false,
-          etaBuffer: 50,
-          formatValue: (v, _o, type) => (type === 'eta' ? formatDuration(Number(v) * 1000) : String(v))
-        },
-        cliProgress.Presets.shades_classic
-      )
-      this.bar.start(total, step, { ips: '-', g: '-', d: '-' })
-    }
+    this.value = step
+    this.total = total
+    if (this.io.tty) this.showBar()
+  }
+
+  private showBar(): void {
+    this.bar = new cliProgress.SingleBar(
+      { format: ' {bar} {value}/{total} steps | {ips} img/s | ETA {etaText} | G {g} D {d}', barsize: 28, hideCursor: true, clearOnComplete: false },
+      cliProgress.Presets.shades_classic
+    )
+    this.bar.start(this.total, this.value, this.payload)
   }
 
   update(p: TrainProgress): void {
     if (p.metric) this.metric = p.metric
-    const g = this.metric ? this.metric.gLoss.toFixed(3) : '-'
-    const d = this.metric ? this.metric.dLoss.toFixed(3) : '-'
+    this.value = p.step
+    this.total = p.steps
+    this.payload = {
+      ips: p.imagesPerSec > 0 ? p.imagesPerSec.toFixed(1) : '-',
+      etaText: formatDuration(p.etaMs),
+      g: this.metric ? this.metric.gLoss.toFixed(3) : '-',
+      d: this.metric ? this.metric.dLoss.toFixed(3) : '-'
+    }
     if (this.bar) {
       this.bar.setTotal(p.steps)
-      this.bar.update(p.step, { ips: p.imagesPerSec.toFixed(1), g, d })
+      this.bar.update(p.step, this.payload)
       return
     }
     const now = Date.now()
     if (p.metric && (now - this.lastLine >= this.plainEveryMs || p.step === p.steps)) {
       this.lastLine = now
       this.io.out(
-        `step ${p.step}/${p.steps}  ${p.imagesPerSec.toFixed(1)} img/s  ETA ${formatDuration(p.etaMs)}  G ${g}  D ${d}  D(real) ${this.metric!.dReal.toFixed(2)}  D(fake) ${this.metric!.dFake.toFixed(2)}`
+        `step ${p.step}/${p.steps}  ${this.payload.ips} img/s  ETA ${this.payload.etaText}  G ${this.payload.g}  D ${this.payload.d}  D(real) ${this.metric!.dReal.toFixed(2)}  D(fake) ${this.metric!.dFake.toFixed(2)}`
       )
     }
   }
 
   /** A log line from the trainer, printed above the bar. */
   log(line: string): void {
-    if (this.bar) {
-      this.bar.stop()
+    if (!this.bar) {
       this.io.out(line)
-      const b = this.bar as unknown as { value: number; total: number }
-      this.bar.start(b.total, b.value)
-    } else this.io.out(line)
+      return
+    }
+    this.bar.stop()
+    this.io.out(line)
+    if (this.value < this.total) this.showBar()
+    else this.bar = null
   }
 
   stop(): void {
