@@ -20,6 +20,8 @@ Object.assign(process.env, threadpoolEnv())
 
 const mainDir = dirname(fileURLToPath(import.meta.url))
 const preloadPath = join(mainDir, '../preload/index.cjs')
+/** The window icon (Linux and Windows; macOS takes it from the app bundle). */
+const iconPath = join(mainDir, '../../resources/icon.png')
 const rendererIndex = join(mainDir, '../renderer/index.html')
 const devServerUrl = !app.isPackaged ? process.env.ELECTRON_RENDERER_URL : undefined
 
@@ -37,6 +39,7 @@ function createWindow(): BrowserWindow {
     minHeight: 600,
     show: false,
     title: 'GAN Studio',
+    ...(process.platform === 'darwin' ? {} : { icon: iconPath }),
     backgroundColor: nativeTheme.shouldUseDarkColors ? '#0f1115' : '#f4f5f8',
     webPreferences: {
       preload: preloadPath,
