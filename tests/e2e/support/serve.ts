@@ -30,9 +30,12 @@ function serveArgs(): string[] {
   return ['--input-type=module', '-e', script]
 }
 
-/** `node bin/gan-studio.js serve --port 0` with a fresh studio home; resolves once it prints its URL. */
-export async function startServe(env: Record<string, string> = {}): Promise<ServeProcess> {
-  const home = mkdtempSync(join(tmpdir(), 'gan-studio-e2e-home-'))
+/**
+ * `node bin/gan-studio.js serve --port 0` with a fresh studio home (or `opts.home`, one a test has
+ * already filled, e.g. with runs trained by the CLI); resolves once it prints its URL.
+ */
+export async function startServe(env: Record<string, string> = {}, opts: { home?: string } = {}): Promise<ServeProcess> {
+  const home = opts.home ?? mkdtempSync(join(tmpdir(), 'gan-studio-e2e-home-'))
   const child: ChildProcess = spawn(process.execPath, serveArgs(), {
     cwd: ROOT,
     env: { ...process.env, GAN_STUDIO_HOME: home, ...env },
