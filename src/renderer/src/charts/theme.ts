@@ -23,3 +23,22 @@ export function onThemeChange(cb: () => void): () => void {
   mq.addEventListener?.('change', handler)
   return () => mq.removeEventListener?.('change', handler)
 }
+
+/** A canvas's 2D context, or null where there is none (a test DOM): callers keep their text summary. */
+export function chartContext(canvas: HTMLCanvasElement): CanvasRenderingContext2D | null {
+  try {
+    return canvas.getContext('2d')
+  } catch {
+    return null
+  }
+}
+
+/** Options every line chart in the studio shares: pre-parsed {x, y} points, no animation, sized by CSS. */
+export const LINE_CHART_BASE = {
+  animation: false,
+  parsing: false,
+  normalized: true,
+  responsive: true,
+  maintainAspectRatio: false,
+  interaction: { mode: 'nearest', axis: 'x', intersect: false }
+} as const
