@@ -22,15 +22,10 @@ import {
   type StartJob,
   type TrainerInit
 } from './protocol'
+import type { TrainRunOptions } from './train'
 
-export interface TrainJobOptions {
-  runDir: string
-  datasetsDir: string
-  targetSteps?: number
-  control?: TrainControl
-  emit?: (event: TrainerEvent) => void
-  backendCacheFile?: string
-}
+/** What a job passes to trainRun (type-only: the engine itself is loaded lazily). */
+export type TrainJobOptions = Omit<TrainRunOptions, 'allowCpu'>
 
 /** What the child runs; the defaults load the real engine lazily (tests pass fakes). */
 export interface TrainerDeps {
