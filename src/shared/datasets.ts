@@ -67,3 +67,11 @@ export interface ImportProgress {
   done: number
   total: number
 }
+
+/** A dataset's summary: everything but the per-file list (what runs, lists and the UI carry). */
+export function toDatasetSummary(dataset: DatasetJson | DatasetSummary): DatasetSummary {
+  if (!('files' in dataset)) return dataset
+  const { files: _files, ...summary } = dataset
+  void _files
+  return summary
+}

@@ -1,6 +1,6 @@
 import { toErrorShape } from '@shared/errors'
 import { APP_VERSION } from '../util/version'
-import { processIo, UsageError, type CliIo } from './io'
+import { exitCodeFor, processIo, UsageError, type CliIo } from './io'
 
 /**
  * `gan-studio` — the headless studio: train, resume, generate, inspect runs, serve the studio to a
@@ -66,6 +66,6 @@ export async function main(argv: string[], io: CliIo = processIo): Promise<numbe
     const e = toErrorShape(err)
     io.err(`gan-studio ${name}: ${e.message}`)
     if (process.env.GAN_STUDIO_DEBUG && err instanceof Error) io.err(err.stack ?? '')
-    return e.code === 'not-found' || e.code === 'no-images' || e.code === 'bad-input' || e.code === 'invalid-params' ? 2 : 1
+    return exitCodeFor(e.code)
   }
 }

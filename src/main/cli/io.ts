@@ -1,3 +1,5 @@
+import type { ErrorCode } from '@shared/errors'
+
 /** Output for CLI commands; injected so tests can capture it. */
 export interface CliIo {
   out: (line: string) => void
@@ -18,6 +20,11 @@ export class UsageError extends Error {
     super(message)
     this.name = 'UsageError'
   }
+}
+
+/** Exit code for an error that ended a command: 2 when the input was at fault, 1 otherwise. */
+export function exitCodeFor(code: ErrorCode): number {
+  return code === 'not-found' || code === 'no-images' || code === 'bad-input' || code === 'invalid-params' || code === 'backend-unavailable' ? 2 : 1
 }
 
 export function parseIntFlag(flag: string, value: string | undefined, min: number, max: number): number | undefined {

@@ -1,7 +1,7 @@
 import { homedir } from 'node:os'
 import { isAbsolute, join, resolve } from 'node:path'
 import type { Preprocess } from '@shared/config'
-import type { DatasetJson, DatasetSummary } from '@shared/datasets'
+import { toDatasetSummary, type DatasetJson, type DatasetSummary } from '@shared/datasets'
 import { StudioError } from '@shared/errors'
 import {
   datasetImagesPng,
@@ -9,8 +9,7 @@ import {
   getDataset,
   importDataset,
   listDatasets,
-  previewPreprocess,
-  summarise
+  previewPreprocess
 } from '../trainer/data/dataset'
 import type { EventSink } from './events'
 
@@ -70,7 +69,7 @@ export class DatasetLibrary {
   }
 
   async importSummary(source: string, preprocess: Preprocess): Promise<DatasetSummary> {
-    return summarise(await this.import(source, preprocess))
+    return toDatasetSummary(await this.import(source, preprocess))
   }
 
   async images(id: string, offset: number, limit: number): Promise<{ total: number; images: string[] }> {

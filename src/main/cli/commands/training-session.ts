@@ -3,7 +3,7 @@ import { toErrorShape } from '@shared/errors'
 import type { TrainControl } from '../../trainer/events'
 import { trainRun } from '../../trainer/train'
 import { datasetsDir } from '../../util/home'
-import type { CliIo } from '../io'
+import { exitCodeFor, type CliIo } from '../io'
 import { TrainProgressView } from '../progress'
 
 /**
@@ -61,7 +61,7 @@ export async function runTraining(opts: { runDir: string; io: CliIo; targetSteps
     view.stop()
     const e = toErrorShape(err)
     io.err(`Training failed: ${e.message}`)
-    return e.code === 'backend-unavailable' || e.code === 'no-images' || e.code === 'not-found' || e.code === 'bad-input' ? 2 : 1
+    return exitCodeFor(e.code)
   } finally {
     process.off('SIGINT', onSignal)
     process.off('SIGTERM', onSignal)

@@ -4,7 +4,7 @@ import { availableParallelism } from 'node:os'
 import { basename, join } from 'node:path'
 import sharp from 'sharp'
 import type { Preprocess } from '@shared/config'
-import type { DatasetJson, DatasetStats, DatasetSummary, DuplicateFile, ImportProgress, SkippedFile } from '@shared/datasets'
+import { toDatasetSummary, type DatasetJson, type DatasetStats, type DatasetSummary, type DuplicateFile, type ImportProgress, type SkippedFile } from '@shared/datasets'
 import { StudioError } from '@shared/errors'
 import { writeJsonAtomic } from '../../util/fs'
 import { CacheFileWriter, removeStaleTemps } from './cache-writer'
@@ -178,7 +178,7 @@ export async function listDatasets(datasetsDir: string): Promise<DatasetSummary[
       .filter((n) => !n.startsWith('.'))
       .map(async (name) => {
         try {
-          return summarise(await readDatasetJson(datasetDir(datasetsDir, name)))
+          return toDatasetSummary(await readDatasetJson(datasetDir(datasetsDir, name)))
         } catch {
           return null
         }
@@ -268,11 +268,6 @@ export async function datasetImagesPng(dataset: DatasetJson, datasetsDir: string
   )
 }
 
-export function summarise(json: DatasetJson): DatasetSummary {
-  const { files: _files, ...summary } = json
-  void _files
-  return summary
-}
 
 // ── internals ────────────────────────────────────────────────────────────────────────────────
 

@@ -2,10 +2,10 @@ import { randomBytes } from 'node:crypto'
 import { promises as fsp } from 'node:fs'
 import { basename, join } from 'node:path'
 import type { RunConfig } from '@shared/config'
-import type { DatasetJson, DatasetSummary } from '@shared/datasets'
+import { toDatasetSummary, type DatasetJson, type DatasetSummary } from '@shared/datasets'
 import { StudioError } from '@shared/errors'
 import { RUN_STATUSES, sampleFileName, type MetricRecord, type RunJson, type RunSummary, type SampleSnapshot } from '@shared/runs'
-import { readJson, writeJsonAtomic } from '../../util/fs'
+import { readJson, writeFileAtomic, writeJsonAtomic } from '../../util/fs'
 import { APP_VERSION } from '../../util/version'
 
 /** The run folder on disk (DESIGN.md): run.json, metrics.jsonl, samples/, checkpoints/, exports/. */
@@ -31,12 +31,6 @@ export function newRunId(name: string, now = new Date()): string {
   return `${stamp}-${slug(name)}-${randomBytes(2).toString('hex')}`
 }
 
-export function datasetSummaryOf(dataset: DatasetJson | DatasetSummary): DatasetSummary {
-  const { files: _files, ...summary } = dataset as DatasetJson
-  void _files
-  return summary
-}
-
 export async function createRun(opts: { runsDir: string; config: RunConfig; dataset: DatasetJson | DatasetSummary }): Promise<{ dir: string; run: RunJson }> {
   const name = opts.config.name ?? `${opts.dataset.name} ${opts.config.preprocess.resolution}px`
   const id = newRunId(name)
@@ -52,7 +46,7 @@ export async function createRun(opts: { runsDir: string; config: RunConfig; data
     updatedAt: now,
     appVersion: APP_VERSION,
     config: { ...opts.config, name },
-    dataset: datasetSummaryOf(opts.dataset),
+    dataset: toDatasetSummary(opts.dataset),
     backend: null,
     status: 'stopped',
     step: 0,
@@ -143,7 +137,6 @@ export async function readMetrics(dir: string, sinceStep = -1): Promise<MetricRe
 /** Drops metric lines past `step` (used when resuming from a checkpoint older than the log). */
 export async function truncateMetrics(dir: string, step: number): Promise<void> {
   const kept = (await readMetrics(dir)).filter((r) => r.step <= step)
-  const { writeFileAtomic } = await import('../../util/fs')
   await writeFileAtomic(join(dir, METRICS), kept.map((r) => JSON.stringify(r) + '\n').join(''))
 }
 
