@@ -8,6 +8,7 @@ import { toDatasetSummary, type DatasetJson, type DatasetStats, type DatasetSumm
 import { StudioError } from '@shared/errors'
 import { writeJsonAtomic } from '../../util/fs'
 import { CacheFileWriter, removeStaleTemps } from './cache-writer'
+import { FastJpegPool } from './decode-pool'
 import { decodeImage, MIN_SIDE, newScratch, pauseSharpCache, resolvePreprocess, SkipFile, type DecodedImage, type ResolvedPreprocess, type Scratch } from './decode'
 import { IMAGE_EXTENSIONS, resolveSourceFolder, scanImageFolder, throwIfAborted, type ScanEntry, type ScanResult } from './scan'
 import {
@@ -83,6 +84,9 @@ async function importLocked(opts: ImportOptions, pp: ResolvedPreprocess, source:
   const writer = await CacheFileWriter.open(join(dir, cacheFileName(pp.resolution)))
   const kept: { entry: ScanEntry; image: Omit<DecodedImage, 'pixels'> }[] = []
   const restoreSharpCache = pauseSharpCache()
+  // Large baseline JPEGs (most photos) take the 1/8-scale fast path on worker threads; the rest,
+  // and whatever it declines, go through sharp.
+  const fast = FastJpegPool.create()
   try {
     // Results arrive out of order; they are written in path order as soon as their turn comes.
     const results: (DecodedImage | SkipFile | undefined)[] = new Array(unique.length)
@@ -91,7 +95,10 @@ async function importLocked(opts: ImportOptions, pp: ResolvedPreprocess, source:
     await mapPool(unique.length, decodeConcurrency(), signal, async (i, scratch) => {
       const entry = unique[i]!
       try {
-        results[i] = await decodeImage(entry.path, entry.size, pp, scratch)
+        const quick = fast && FastJpegPool.accepts(entry.path) ? await fast.decode(entry.path, pp) : null
+        results[i] = quick
+          ? { pixels: Buffer.from(quick.pixels.buffer, quick.pixels.byteOffset, quick.pixels.byteLength), width: quick.width, height: quick.height, hasAlpha: false }
+          : await decodeImage(entry.path, entry.size, pp, scratch)
       } catch (err) {
         if (!(err instanceof SkipFile)) throw err
         results[i] = err
@@ -122,6 +129,8 @@ async function importLocked(opts: ImportOptions, pp: ResolvedPreprocess, source:
     // A first import that failed leaves nothing behind (the folder is only removed when empty).
     if (!previous) await fsp.rmdir(dir).catch(() => undefined)
     throw err
+  } finally {
+    await fast?.close()
   }
 
   const now = new Date().toISOString()
