@@ -1,7 +1,7 @@
 import { availableParallelism } from 'node:os'
 import { Worker } from 'node:worker_threads'
 import { locateBuilt } from '../../util/locate'
-import type { FastPreprocess } from './fast-jpeg'
+import type { FastDecoded, FastPreprocess } from './fast-jpeg'
 
 /**
  * Worker threads for the JPEG fast path (`decode-worker.ts`). The fast path is JavaScript, so it
@@ -17,13 +17,6 @@ export interface FastJob {
 
 export type FastReply = { id: number; pixels: Uint8Array; width: number; height: number } | { id: number; declined: string }
 
-export interface FastResult {
-  pixels: Uint8Array
-  /** Full source size after EXIF orientation. */
-  width: number
-  height: number
-}
-
 /** Extensions worth offering to the fast path; the worker checks the bytes. */
 const JPEG_NAME = /\.(jpe?g|jpe|jfif)$/i
 
@@ -34,11 +27,9 @@ interface Slot {
 
 export class FastJpegPool {
   private readonly slots: Slot[] = []
-  private readonly pending = new Map<number, { slot: Slot; done: (r: FastResult | null) => void }>()
+  private readonly pending = new Map<number, { slot: Slot; done: (r: FastDecoded | null) => void }>()
   private nextId = 1
   private closed = false
-  /** Files the fast path took, and those it passed to sharp (with the last reason). */
-  readonly stats = { fast: 0, declined: 0, lastDeclined: '' }
 
   private constructor(private readonly entry: string, private readonly size: number) {}
 
@@ -61,7 +52,7 @@ export class FastJpegPool {
   }
 
   /** Decodes `file` on the fast path; null means "use sharp" (not a baseline JPEG, too small, damaged…). */
-  decode(file: string, pp: FastPreprocess): Promise<FastResult | null> {
+  decode(file: string, pp: FastPreprocess): Promise<FastDecoded | null> {
     if (this.closed) return Promise.resolve(null)
     const slot = this.pick()
     if (!slot) return Promise.resolve(null)
@@ -69,7 +60,7 @@ export class FastJpegPool {
     if (slot.busy++ === 0) slot.worker.ref() // a job in flight keeps the process alive until it answers
     return new Promise((done) => {
       this.pending.set(id, { slot, done })
-      slot.worker.postMessage({ id, file, pp: { resolution: pp.resolution, crop: pp.crop, background: { r: pp.background.r, g: pp.background.g, b: pp.background.b } } } satisfies FastJob)
+      slot.worker.postMessage({ id, file, pp } satisfies FastJob)
     })
   }
 
@@ -104,14 +95,7 @@ export class FastJpegPool {
       if (!job) return
       this.pending.delete(reply.id)
       if (--slot.busy === 0) slot.worker.unref()
-      if ('declined' in reply) {
-        this.stats.declined++
-        this.stats.lastDeclined = reply.declined
-        job.done(null)
-      } else {
-        this.stats.fast++
-        job.done({ pixels: reply.pixels, width: reply.width, height: reply.height })
-      }
+      job.done('declined' in reply ? null : { pixels: reply.pixels, width: reply.width, height: reply.height })
     })
     const fail = (): void => {
       const index = this.slots.indexOf(slot)

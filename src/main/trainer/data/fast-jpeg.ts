@@ -5,12 +5,11 @@
  * least 9/8 of the pixels the output needs (the margin sharp keeps before it shrinks on load), so
  * the result matches sharp's to a level or two; anything else declines and goes through sharp.
  *
- * Self-contained apart from sibling modules without dependencies: it runs in decode worker threads.
+ * Needs nothing beyond sibling modules without dependencies (and types): it runs in decode worker threads.
  */
 import { decodeJpegEighth, ycbcrToRgb, type Declined, type Plane } from './jpeg-eighth'
 import { readImageHeader } from './image-header'
-
-export type CropMode = 'center' | 'pad' | 'stretch'
+import type { CropMode } from '@shared/config'
 
 export interface FastPreprocess {
   resolution: number
