@@ -1,4 +1,4 @@
-// `npm test`: typecheck (node + renderer), lint, build, unit + integration tests, then the
+// `npm test`: typecheck (node + renderer), the WebAssembly kernels current with their source, lint, build, unit + integration tests, then the
 // browser end-to-end tests against `gan-studio serve`. Stops at the first failing stage and ends
 // with one plain summary line ("N passed, N failed").
 import { spawnSync } from 'node:child_process'
@@ -39,6 +39,7 @@ const only = process.argv.slice(2)
 const want = (s) => only.length === 0 || only.includes(s)
 let ok = true
 if (ok && want('typecheck')) ok = stage('typecheck', 'npm', ['run', '--silent', 'typecheck'])
+if (ok && want('wasm')) ok = stage('wasm kernels', 'node', ['scripts/build-wasm.mjs', '--check'])
 if (ok && want('lint')) ok = stage('lint', 'npm', ['run', '--silent', 'lint'])
 if (ok && (want('build') || want('e2e'))) ok = stage('build', 'npm', ['run', '--silent', 'build'])
 if (ok && want('unit')) ok = vitest('unit and integration tests', null, 'vitest.json')

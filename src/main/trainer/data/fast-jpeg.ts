@@ -6,9 +6,11 @@
  * the result matches sharp's to a level or two; anything else declines and goes through sharp.
  *
  * Needs nothing beyond sibling modules without dependencies (and types): it runs in decode worker threads.
+ * The resample runs in WebAssembly SIMD (`jpeg-kernels.ts`).
  */
 import { decodeJpegEighth, ycbcrToRgb, type Declined, type Plane } from './jpeg-eighth'
 import { readImageHeader } from './image-header'
+import { JpegKernels } from './jpeg-kernels'
 import type { CropMode } from '@shared/config'
 
 export interface FastPreprocess {
@@ -112,49 +114,63 @@ export function orientPlane(p: Plane, orientation: number): Plane {
   return { data: out, stride: W, width: W, height: H, rx: swap ? p.ry : p.rx, ry: swap ? p.rx : p.ry }
 }
 
+/** Lanczos-3 taps of one axis: output i reads samples start[i] … start[i] + taps - 1 (all inside the axis). */
 interface Taps {
   start: Int32Array
-  count: Int32Array
-  weights: Float64Array
-  maxTaps: number
+  /** i16 weights in 1/16384, `taps` per output (zero where a tap is outside the kernel); each output's sum is exactly 16384. */
+  weights: Int16Array
+  taps: number
 }
 
 const tapCache = new Map<string, Taps>()
+const ONE = 1 << 14
 
-/** Lanczos-3 taps mapping the source span [offset, offset + span) of an axis `size` long onto `out` samples. */
-function taps(size: number, offset: number, span: number, out: number): Taps {
-  const key = `${size}:${offset}:${span}:${out}`
+/**
+ * Lanczos-3 taps mapping the source span [offset, offset + span) of an axis `size` long onto
+ * `out` samples, `multiple` rounding the tap count up (the SIMD row pass reads 8 at a time).
+ */
+function taps(size: number, offset: number, span: number, out: number, multiple: number): Taps {
+  const key = `${size}:${offset}:${span}:${out}:${multiple}`
   const cached = tapCache.get(key)
   if (cached) return cached
   const scale = out / span
-  const support = 3 * Math.max(1, 1 / scale)
-  const maxTaps = Math.ceil(support) * 2 + 1
+  const stretch = Math.max(1, 1 / scale)
+  const support = 3 * stretch
+  const count = Math.min(size, Math.ceil(support) * 2 + 1)
+  const padded = Math.ceil(count / multiple) * multiple
   const start = new Int32Array(out)
-  const count = new Int32Array(out)
-  const weights = new Float64Array(out * maxTaps)
+  const weights = new Int16Array(out * padded)
   const lanczos = (x: number): number => {
     if (x === 0) return 1
     if (x <= -3 || x >= 3) return 0
     const px = Math.PI * x
     return (3 * Math.sin(px) * Math.sin(px / 3)) / (px * px)
   }
-  const stretch = Math.max(1, 1 / scale)
+  const real = new Float64Array(count)
   for (let i = 0; i < out; i++) {
     const centre = offset + (i + 0.5) / scale - 0.5
     const lo = Math.max(0, Math.ceil(centre - support))
     const hi = Math.min(size - 1, Math.floor(centre + support))
+    // The window slides inside the axis; taps outside [lo, hi] weigh nothing.
+    const first = Math.max(0, Math.min(lo, size - count))
     let sum = 0
-    const n = Math.min(maxTaps, hi - lo + 1)
-    for (let t = 0; t < n; t++) {
-      const wgt = lanczos((lo + t - centre) / stretch)
-      weights[i * maxTaps + t] = wgt
-      sum += wgt
+    for (let t = 0; t < count; t++) {
+      const s = first + t
+      real[t] = s < lo || s > hi ? 0 : lanczos((s - centre) / stretch)
+      sum += real[t]!
     }
-    for (let t = 0; t < n; t++) weights[i * maxTaps + t]! /= sum || 1
-    start[i] = lo
-    count[i] = n
+    let total = 0
+    let biggest = 0
+    for (let t = 0; t < count; t++) {
+      const w = Math.round((real[t]! / (sum || 1)) * ONE)
+      weights[i * padded + t] = w
+      total += w
+      if (Math.abs(w) > Math.abs(weights[i * padded + biggest]!)) biggest = t
+    }
+    weights[i * padded + biggest]! += ONE - total // rounding must not brighten or darken
+    start[i] = first
   }
-  const result = { start, count, weights, maxTaps }
+  const result = { start, weights, taps: padded }
   tapCache.set(key, result)
   if (tapCache.size > 256) tapCache.delete(tapCache.keys().next().value!)
   return result
@@ -162,51 +178,26 @@ function taps(size: number, offset: number, span: number, out: number): Taps {
 
 /**
  * Separable Lanczos-3 resample of the region (x0, y0, sw, sh) of a w × h plane (rows of `stride`)
- * to ow × oh samples. Region coordinates may be fractional (chroma grids).
+ * to ow × oh samples, in 16-bit fixed point (WebAssembly SIMD, `jpeg-kernels.ts`). Region
+ * coordinates may be fractional (chroma grids).
  */
 export function resamplePlane(data: Uint8Array, w: number, h: number, x0: number, y0: number, sw: number, sh: number, ow: number, oh: number, stride = w): Uint8Array {
-  const tx = taps(w, x0, sw, ow)
-  const ty = taps(h, y0, sh, oh)
+  const tx = taps(w, x0, sw, ow, 8)
+  const ty = taps(h, y0, sh, oh, 1)
   // Only the source rows some output row reads.
   const rowLo = ty.start[0]!
-  const rowHi = ty.start[oh - 1]! + ty.count[oh - 1]! - 1
-  const mid = horizontal(data, stride, rowLo, rowHi - rowLo + 1, ow, tx.start, tx.count, tx.weights, tx.maxTaps)
-  return vertical(mid, ow, oh, rowLo, ty.start, ty.count, ty.weights, ty.maxTaps)
-}
-
-function horizontal(src: Uint8Array, stride: number, rowLo: number, rows: number, ow: number, start: Int32Array, count: Int32Array, weights: Float64Array, maxTaps: number): Float64Array {
-  const mid = new Float64Array(rows * ow)
-  for (let r = 0; r < rows; r++) {
-    const row = (rowLo + r) * stride
-    for (let x = 0, o = r * ow; x < ow; x++, o++) {
-      const n = count[x]!
-      let s = row + start[x]!
-      let wo = x * maxTaps
-      let a = 0
-      for (let t = 0; t < n; t++, s++, wo++) a += src[s]! * weights[wo]!
-      mid[o] = a
-    }
-  }
-  return mid
-}
-
-function vertical(mid: Float64Array, line: number, oh: number, rowLo: number, start: Int32Array, count: Int32Array, weights: Float64Array, maxTaps: number): Uint8Array {
-  const out = new Uint8Array(line * oh)
-  const acc = new Float64Array(line)
-  for (let y = 0; y < oh; y++) {
-    const s0 = start[y]! - rowLo
-    const n = count[y]!
-    acc.fill(0)
-    for (let t = 0; t < n; t++) {
-      const wt = weights[y * maxTaps + t]!
-      const base = (s0 + t) * line
-      for (let i = 0; i < line; i++) acc[i] += mid[base + i]! * wt
-    }
-    const o = y * line
-    for (let i = 0; i < line; i++) {
-      const v = acc[i]!
-      out[o + i] = v <= 0 ? 0 : v >= 255 ? 255 : Math.round(v)
-    }
-  }
-  return out
+  const rows = ty.start[oh - 1]! + ty.taps - rowLo
+  const line = (ow + 7) & ~7
+  const k = JpegKernels.get()
+  k.begin()
+  const src = k.put(data.subarray(rowLo * stride, (rowLo + rows - 1) * stride + w))
+  const mid = k.alloc(rows * line * 2)
+  k.k.resampleRows(src, stride, rows, ow, k.put(tx.start), k.put(tx.weights), tx.taps, mid, line)
+  const out = k.alloc(line * oh)
+  k.k.resampleColumns(mid, line, oh, k.put(ty.start.map((s) => s - rowLo)), k.put(ty.weights), ty.taps, out, line, line)
+  const mem = k.u8()
+  if (line === ow) return mem.slice(out, out + ow * oh)
+  const result = new Uint8Array(ow * oh)
+  for (let y = 0; y < oh; y++) result.set(mem.subarray(out + y * line, out + y * line + ow), y * ow)
+  return result
 }

@@ -7,8 +7,9 @@
  * Why not libjpeg (through sharp) for this: at 1/8 almost all of libjpeg's time goes on Huffman
  * decoding the AC coefficients one symbol at a time, only to throw them away. Here the AC symbols
  * are skipped several at a time with a table that, for each 12-bit window, says how many bits
- * and coefficients the complete symbols in it take: on photo-sized files this is faster than
- * libjpeg-turbo's native decoder at the same scale, in plain JavaScript (issue 5, import speed).
+ * and coefficients the complete symbols in it take; that loop and the 1×1 IDCT run as
+ * WebAssembly (`jpeg-kernels.ts`). On photo-sized files this is faster than libjpeg-turbo's
+ * native decoder at the same scale (issue 5, import speed).
  *
  * Only the common case is handled: 8-bit baseline or extended sequential Huffman JPEGs (SOF0/1)
  * with one interleaved scan, greyscale or YCbCr, any sampling factors, restart intervals.
@@ -16,8 +17,9 @@
  * profiles other than sRGB) and anything damaged returns a reason instead, and the caller decodes
  * the file with sharp, which also gives damaged files their proper message.
  *
- * Self-contained (no imports): it runs in decode worker threads.
+ * Imports only the kernels: it runs in decode worker threads.
  */
+import { JpegKernels, SCAN_FAILURES } from './jpeg-kernels'
 
 export interface EighthImage {
   /** Reduced size: ceil(width / 8) × ceil(height / 8), before EXIF orientation. */
@@ -46,7 +48,7 @@ export interface Declined {
   declined: string
 }
 
-/** Bits of lookahead of the multi-symbol AC table: 12 is the fastest to build and to use (measured 10–16). */
+/** Bits of lookahead of the multi-symbol AC table (the same constant in src/wasm/jpeg.ts): 12 is the fastest to build and to use (measured 10–16). */
 const WINDOW = 12
 
 interface HuffTable {
@@ -126,9 +128,6 @@ function tableFor(buf: Uint8Array, at: number, isAc: boolean, count: number): Hu
 }
 
 const decline = (declined: string): Declined => ({ declined })
-
-/** The entropy-coded data without byte stuffing, reused between images (one decode at a time per thread). */
-let entropyScratch = new Uint8Array(1 << 20)
 
 /** True when an ICC profile (APP2 chunks' payload) describes sRGB: then no colour conversion is due. */
 export function isSrgbProfile(icc: Uint8Array): boolean {
@@ -258,65 +257,74 @@ export function decodeJpegEighth(buf: Uint8Array): EighthImage | Declined {
     if (quant[c.q] === undefined || !dcTables[c.dc] || !acTables[c.ac]) return decline('missing tables')
   }
 
-  // Entropy-coded data without byte stuffing; restart markers become offsets.
-  const need = buf.length - scanStart + 8
-  if (entropyScratch.length < need) entropyScratch = new Uint8Array(Math.max(need, entropyScratch.length * 2))
-  const data = entropyScratch
-  const restarts: number[] = []
-  let n = 0
-  let p = scanStart
-  for (;;) {
-    const ff = buf.indexOf(0xff, p)
-    const stop = ff < 0 ? buf.length : ff
-    data.set(buf.subarray(p, stop), n)
-    n += stop - p
-    if (ff < 0 || ff + 1 >= buf.length) break
-    const next = buf[ff + 1]!
-    if (next === 0) {
-      data[n++] = 0xff
-      p = ff + 2
-    } else if (next >= 0xd0 && next <= 0xd7) {
-      restarts.push(n)
-      p = ff + 2
-    } else if (next === 0xff) {
-      p = ff + 1
-    } else break
-  }
-  data.fill(0, n, n + 8) // zero padding: reads past the end see no stray bits
-  const limitBits = n * 8
-  const view = new DataView(data.buffer)
-
   const single = comps.length === 1
   const hmax = single ? 1 : Math.max(...comps.map((c) => c.h))
   const vmax = single ? 1 : Math.max(...comps.map((c) => c.v))
   if (single) comps[0]!.h = comps[0]!.v = 1
   const mcuX = Math.ceil(width / (8 * hmax))
   const mcuY = Math.ceil(height / (8 * vmax))
-  const planes = comps.map((c) => new Int16Array(mcuX * c.h * mcuY * c.v))
-  const stride = comps.map((c) => mcuX * c.h)
-  let failure: string | null
-  try {
-    failure = decodeScan(view, limitBits, restarts, restartInterval, mcuX, mcuY, comps.map((c, ci) => ({
-    h: c.h,
-    v: c.v,
-    dc: dcTables[c.dc]!.single,
-    ac: acTables[c.ac]!.single,
-    multi: acTables[c.ac]!.multi!,
-    plane: planes[ci]!,
-      stride: stride[ci]!
-    })))
-  } catch {
-    failure = 'damaged or truncated' // a read past the padded end of the data
+  const k = JpegKernels.get()
+  k.begin()
+
+  // Tables, one copy each however many components share it.
+  const placed = new Map<Uint16Array, number>()
+  const place = (t: Uint16Array): number => placed.get(t) ?? placed.set(t, k.put(t)).get(t)!
+  const layout = comps.map((c) => {
+    const ac = acTables[c.ac]!
+    const blocks = mcuX * c.h * mcuY * c.v
+    return { dc: place(dcTables[c.dc]!.single), ac: place(ac.single), multi: place(ac.multi!), blocks, plane: k.alloc(blocks * 2), stride: mcuX * c.h }
+  })
+
+  // Entropy-coded data without byte stuffing, compacted in place; restart markers become offsets.
+  const length = buf.length - scanStart
+  const dataAt = k.alloc(length + 64)
+  let mem = k.u8()
+  mem.set(buf.subarray(scanStart), dataAt)
+  const end = dataAt + length
+  const restarts: number[] = []
+  let n = dataAt
+  let p = dataAt
+  for (;;) {
+    let ff = mem.indexOf(0xff, p)
+    if (ff < 0 || ff >= end) ff = end
+    if (n !== p) mem.copyWithin(n, p, ff)
+    n += ff - p
+    if (ff + 1 >= end) break
+    const next = mem[ff + 1]!
+    if (next === 0) {
+      mem[n++] = 0xff
+      p = ff + 2
+    } else if (next >= 0xd0 && next <= 0xd7) {
+      restarts.push(n - dataAt)
+      p = ff + 2
+    } else if (next === 0xff) {
+      p = ff + 1
+    } else break
   }
-  if (failure) return decline(failure)
+  mem.fill(0, n, n + 64) // zero padding: the bit reader's look-ahead sees no stray bits
+
+  const restartsAt = k.put(Int32Array.from(restarts))
+  const descriptors = k.alloc(layout.length * 32)
+  k.i32(descriptors, layout.length * 8).set(layout.flatMap((l, ci) => [comps[ci]!.h, comps[ci]!.v, l.dc, l.ac, l.multi, l.plane, l.stride, 0]))
+  let code: number
+  try {
+    code = k.k.scan(dataAt, n - dataAt, restartsAt, restarts.length, restartInterval, mcuX, mcuY, descriptors, layout.length)
+  } catch {
+    code = 3 // a read past the end of memory: only damaged data gets that far
+  }
+  if (code !== 0) return decline(SCAN_FAILURES[code] ?? 'damaged')
 
   // One pixel per luma block: libjpeg's 1×1 IDCT, (DC × q + 4) >> 3, level-shifted and clamped.
   const outW = Math.ceil(width / 8)
   const outH = Math.ceil(height / 8)
   const out: Plane[] = comps.map((c, ci) => {
+    const { plane, blocks, stride } = layout[ci]!
+    const samples = k.alloc(blocks)
+    k.k.dequantise(plane, samples, blocks, quant[c.q]!)
+    mem = k.u8()
     const rx = hmax / c.h
     const ry = vmax / c.v
-    return { data: dequantise(planes[ci]!, quant[c.q]!), stride: stride[ci]!, width: Math.ceil(outW / rx), height: Math.ceil(outH / ry), rx, ry }
+    return { data: mem.slice(samples, samples + blocks), stride, width: Math.ceil(outW / rx), height: Math.ceil(outH / ry), rx, ry }
   })
   return { width: outW, height: outH, planes: out, fullWidth: width, fullHeight: height }
 }
@@ -358,16 +366,6 @@ export function ycbcrToRgb(Y: Uint8Array, yStride: number, Cb: Uint8Array, Cr: U
   }
 }
 
-/** libjpeg's 1×1 inverse DCT: (DC × q + 4) >> 3, level-shifted and clamped to 0–255. */
-function dequantise(plane: Int16Array, q: number): Uint8Array {
-  const out = new Uint8Array(plane.length)
-  for (let j = 0; j < plane.length; j++) {
-    const v = ((plane[j]! * q + 4) >> 3) + 128
-    out[j] = v < 0 ? 0 : v > 255 ? 255 : v
-  }
-  return out
-}
-
 interface ColourTables {
   crR: Int32Array
   cbB: Int32Array
@@ -392,91 +390,6 @@ function colourTables(): ColourTables {
     crG[i] = -Math.round(0.714136 * 65536) * x
   }
   return (colour = { crR, cbB, cbG, crG })
-}
-
-interface ScanComponent {
-  h: number
-  v: number
-  dc: Uint16Array
-  ac: Uint16Array
-  multi: Uint16Array
-  plane: Int16Array
-  stride: number
-}
-
-/**
- * The entropy-decoding loop, on its own so that V8 optimises it as a unit: DC differences are
- * decoded and accumulated into each component's plane, AC coefficients are skipped. Returns a
- * reason when the data is damaged, else null.
- */
-function decodeScan(view: DataView, limitBits: number, restarts: number[], restartInterval: number, mcuX: number, mcuY: number, comps: ScanComponent[]): string | null {
-  const pred = new Int32Array(comps.length)
-  const total = mcuX * mcuY
-  const shift = 32 - WINDOW
-  const nComps = comps.length
-  let pos = 0
-  let nextRestart = 0
-  let mx = 0
-  let my = 0
-  for (let mcu = 0; mcu < total; mcu++) {
-    if (restartInterval > 0 && mcu > 0 && mcu % restartInterval === 0) {
-      const at = restarts[nextRestart++]
-      if (at === undefined || pos > at * 8) return 'damaged (restart markers out of place)'
-      pos = at * 8
-      pred.fill(0)
-    }
-    if (pos > limitBits) return 'damaged or truncated'
-    for (let c = 0; c < nComps; c++) {
-      const comp = comps[c]!
-      const dc = comp.dc
-      const ac = comp.ac
-      const multi = comp.multi
-      const plane = comp.plane
-      const cv = comp.v
-      const ch = comp.h
-      let p = pred[c]!
-      for (let by = 0; by < cv; by++) {
-        const rowBase = (my * cv + by) * comp.stride + mx * ch
-        for (let bx = 0; bx < ch; bx++) {
-          let word = (view.getUint32(pos >>> 3) << (pos & 7)) >>> 0
-          const e = dc[word >>> 16]!
-          if (e === 0) return 'damaged (invalid Huffman code)'
-          pos += e >> 8
-          const s = e & 15
-          if (s > 0) {
-            const bits = ((view.getUint32(pos >>> 3) << (pos & 7)) >>> 0) >>> (32 - s)
-            p += bits < 1 << (s - 1) ? bits - (1 << s) + 1 : bits
-            pos += s
-          }
-          plane[rowBase + bx] = p
-          let k = 1
-          while (k < 64) {
-            word = (view.getUint32(pos >>> 3) << (pos & 7)) >>> 0
-            const me = multi[word >>> shift]!
-            if (me !== 0 && k + ((me >> 5) & 127) <= 63) {
-              pos += me & 31
-              if (me & 4096) break
-              k += (me >> 5) & 127
-              continue
-            }
-            const se = ac[word >>> 16]!
-            if (se === 0) return 'damaged (invalid Huffman code)'
-            const sym = se & 0xff
-            pos += (se >> 8) + (sym & 15)
-            if (sym === 0) break
-            k += sym === 0xf0 ? 16 : (sym >> 4) + 1
-          }
-          if (k > 64) return 'damaged (block overrun)'
-        }
-      }
-      pred[c] = p
-    }
-    if (++mx === mcuX) {
-      mx = 0
-      my++
-    }
-  }
-  return pos > limitBits ? 'damaged or truncated' : null
 }
 
 /** A component plane (`w` wide, `h` high) brought to outW × outH: a copy at ratio 1, else centred linear interpolation (weights in 1/256). */

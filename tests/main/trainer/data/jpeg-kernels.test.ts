@@ -1,0 +1,239 @@
+import sharp from 'sharp'
+import { describe, expect, it } from 'vitest'
+import { resamplePlane } from '../../../../src/main/trainer/data/fast-jpeg'
+import { decodeJpegEighth } from '../../../../src/main/trainer/data/jpeg-eighth'
+import { JpegKernels } from '../../../../src/main/trainer/data/jpeg-kernels'
+
+/**
+ * The WebAssembly kernels (src/wasm/jpeg.ts) against plain definitions: the 1×1 IDCT formula, a
+ * floating-point Lanczos-3, and JPEGs written here with restart intervals, which neither sharp
+ * nor mozjpeg can write.
+ */
+
+function lanczos3(x: number): number {
+  if (x === 0) return 1
+  if (x <= -3 || x >= 3) return 0
+  const px = Math.PI * x
+  return (3 * Math.sin(px) * Math.sin(px / 3)) / (px * px)
+}
+
+/** Reference: the same separable Lanczos-3 in float64, rounded once at the end. */
+function referenceResample(data: Uint8Array, w: number, h: number, x0: number, y0: number, sw: number, sh: number, ow: number, oh: number): Uint8Array {
+  const axis = (size: number, offset: number, span: number, out: number): { lo: number; weights: number[] }[] => {
+    const scale = out / span
+    const stretch = Math.max(1, 1 / scale)
+    return Array.from({ length: out }, (_, i) => {
+      const centre = offset + (i + 0.5) / scale - 0.5
+      const lo = Math.max(0, Math.ceil(centre - 3 * stretch))
+      const hi = Math.min(size - 1, Math.floor(centre + 3 * stretch))
+      const raw = Array.from({ length: hi - lo + 1 }, (_, t) => lanczos3((lo + t - centre) / stretch))
+      const sum = raw.reduce((a, b) => a + b, 0)
+      return { lo, weights: raw.map((v) => v / sum) }
+    })
+  }
+  const ax = axis(w, x0, sw, ow)
+  const ay = axis(h, y0, sh, oh)
+  const out = new Uint8Array(ow * oh)
+  for (let y = 0; y < oh; y++) {
+    for (let x = 0; x < ow; x++) {
+      let v = 0
+      ay[y]!.weights.forEach((wy, ty) => {
+        let row = 0
+        ax[x]!.weights.forEach((wx, tx) => (row += data[(ay[y]!.lo + ty) * w + ax[x]!.lo + tx]! * wx))
+        v += row * wy
+      })
+      out[y * ow + x] = Math.max(0, Math.min(255, Math.round(v)))
+    }
+  }
+  return out
+}
+
+function noisePlane(w: number, h: number, seed: number): Uint8Array {
+  let s = seed
+  return Uint8Array.from({ length: w * h }, (_, i) => {
+    s = (s * 1103515245 + 12345) >>> 0
+    // a gradient with texture and some hard edges: negative lobes and overshoot get exercised
+    return Math.max(0, Math.min(255, ((i % w) * 3 + Math.floor(i / w)) % 256 + ((s >>> 24) % 61) - 30 + ((i % w) % 17 < 3 ? 90 : 0)))
+  })
+}
+
+describe('resample kernel (WebAssembly SIMD, 16-bit fixed point)', () => {
+  const cases: [string, number, number, number, number, number, number, number, number][] = [
+    ['luma 1/8 of 2000×1500, centre crop → 64', 250, 188, 31, 0, 188, 188, 64, 64],
+    ['chroma grid, fractional offset → 64', 125, 94, 15.5, 0, 94, 94, 64, 64],
+    ['stretch to 32, unequal axes', 250, 188, 0, 0, 250, 188, 32, 32],
+    ['pad: width not a multiple of 8', 90, 60, 0, 0, 90, 60, 43, 29],
+    ['upscale (small plane → 40)', 20, 12, 0, 0, 20, 12, 40, 24],
+    ['very large reduction (1/8 of 6000 px → 32)', 750, 500, 125, 0, 500, 500, 32, 32]
+  ]
+  it.each(cases)('%s: within one level of float64 Lanczos-3', (_name, w, h, x0, y0, sw, sh, ow, oh) => {
+    const plane = noisePlane(w, h, w * 31 + h)
+    const got = resamplePlane(plane, w, h, x0, y0, sw, sh, ow, oh)
+    const want = referenceResample(plane, w, h, x0, y0, sw, sh, ow, oh)
+    expect(got.length).toBe(ow * oh)
+    let worst = 0
+    let sum = 0
+    for (let i = 0; i < got.length; i++) {
+      const d = Math.abs(got[i]! - want[i]!)
+      worst = Math.max(worst, d)
+      sum += d
+    }
+    expect(worst).toBeLessThanOrEqual(1)
+    expect(sum / got.length).toBeLessThan(0.2)
+  })
+
+  it('keeps a flat plane exactly flat (weights sum to one in fixed point)', () => {
+    for (const level of [0, 1, 128, 254, 255]) {
+      const out = resamplePlane(new Uint8Array(125 * 94).fill(level), 125, 94, 15.5, 0, 94, 94, 64, 64)
+      expect(new Set(out)).toEqual(new Set([level]))
+    }
+  })
+
+  it('reads rows with a stride wider than the plane', () => {
+    const w = 60
+    const h = 40
+    const plane = noisePlane(w, h, 5)
+    const wide = new Uint8Array(100 * h).fill(255)
+    for (let y = 0; y < h; y++) wide.set(plane.subarray(y * w, (y + 1) * w), y * 100)
+    expect(resamplePlane(wide, w, h, 0, 0, w, h, 24, 16, 100)).toEqual(resamplePlane(plane, w, h, 0, 0, w, h, 24, 16))
+  })
+})
+
+describe('dequantise kernel', () => {
+  it('is libjpeg’s 1×1 IDCT, clamped, for every DC value and lengths that are not multiples of 8', () => {
+    const k = JpegKernels.get()
+    for (const q of [1, 2, 7, 16, 99, 255]) {
+      const n = 4099
+      const dc = Int16Array.from({ length: n }, (_, i) => -2048 + i)
+      k.begin()
+      const src = k.put(dc)
+      const dst = k.alloc(n)
+      k.k.dequantise(src, dst, n, q)
+      const got = k.u8().slice(dst, dst + n)
+      const want = Uint8Array.from(dc, (v) => Math.max(0, Math.min(255, ((v * q + 4) >> 3) + 128)))
+      expect(got).toEqual(want)
+    }
+  })
+})
+
+// ── A DC-only baseline JPEG writer: each 8×8 block flat at a chosen level ─────────────────────
+
+/** Huffman tables small enough to write by hand: DC categories 0–11 as 4-bit codes, AC only end-of-block ("0"). */
+const DC_COUNTS = [0, 0, 0, 12, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0]
+const AC_COUNTS = [1, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0]
+
+class BitWriter {
+  bytes: number[] = []
+  private acc = 0
+  private n = 0
+  put(value: number, bits: number): void {
+    for (let b = bits - 1; b >= 0; b--) {
+      this.acc = (this.acc << 1) | ((value >> b) & 1)
+      if (++this.n === 8) this.flushByte()
+    }
+  }
+  /** Pads to a byte with 1 bits (as JPEG requires before a marker). */
+  align(): void {
+    while (this.n !== 0) this.put(1, 1)
+  }
+  private flushByte(): void {
+    this.bytes.push(this.acc)
+    if (this.acc === 0xff) this.bytes.push(0) // byte stuffing
+    this.acc = 0
+    this.n = 0
+  }
+}
+
+/**
+ * A greyscale (levels.length === 1) or 4:2:0 YCbCr baseline JPEG whose blocks are flat: block
+ * (bx, by) of component c has level levels[c](bx, by). Quantisation is 8, so DC = level − 128
+ * exactly. `restartInterval` MCUs per restart interval (0: none); `dropRestart` leaves one
+ * marker out (a damaged file).
+ */
+function dcOnlyJpeg(width: number, height: number, levels: ((bx: number, by: number) => number)[], restartInterval: number, dropRestart = -1): Buffer {
+  const colour = levels.length === 3
+  const sampling = colour ? [[2, 2], [1, 1], [1, 1]] : [[1, 1]]
+  const hmax = colour ? 2 : 1
+  const mcuX = Math.ceil(width / (8 * hmax))
+  const mcuY = Math.ceil(height / (8 * hmax))
+  const out: number[] = [0xff, 0xd8]
+  const segment = (marker: number, body: number[]): void => {
+    out.push(0xff, marker, (body.length + 2) >> 8, (body.length + 2) & 255, ...body)
+  }
+  segment(0xdb, [0, ...new Array(64).fill(8)])
+  segment(0xc0, [8, height >> 8, height & 255, width >> 8, width & 255, levels.length, ...sampling.flatMap(([h, v], c) => [c + 1, (h! << 4) | v!, 0])])
+  segment(0xc4, [0x00, ...DC_COUNTS, ...Array.from({ length: 12 }, (_, i) => i)])
+  segment(0xc4, [0x10, ...AC_COUNTS, 0x00])
+  if (restartInterval > 0) segment(0xdd, [restartInterval >> 8, restartInterval & 255])
+  segment(0xda, [levels.length, ...levels.flatMap((_, c) => [c + 1, 0x00]), 0, 63, 0])
+  const bits = new BitWriter()
+  let pred = new Array(levels.length).fill(0)
+  let marker = 0
+  for (let mcu = 0; mcu < mcuX * mcuY; mcu++) {
+    if (restartInterval > 0 && mcu > 0 && mcu % restartInterval === 0) {
+      bits.align()
+      if (marker !== dropRestart) bits.bytes.push(0xff, 0xd0 + (marker % 8))
+      marker++
+      pred = pred.map(() => 0)
+    }
+    const mx = mcu % mcuX
+    const my = Math.floor(mcu / mcuX)
+    sampling.forEach(([h, v], c) => {
+      for (let y = 0; y < v!; y++) {
+        for (let x = 0; x < h!; x++) {
+          const dc = levels[c]!(mx * h! + x, my * v! + y) - 128
+          const diff = dc - pred[c]
+          pred[c] = dc
+          const size = diff === 0 ? 0 : Math.floor(Math.log2(Math.abs(diff))) + 1
+          bits.put(size, 4)
+          if (size > 0) bits.put(diff > 0 ? diff : diff + (1 << size) - 1, size)
+          bits.put(0, 1) // end of block
+        }
+      }
+    })
+  }
+  bits.align()
+  out.push(...bits.bytes, 0xff, 0xd9)
+  return Buffer.from(out)
+}
+
+describe('scan kernel on JPEGs with restart intervals', () => {
+  const luma = (bx: number, by: number): number => (bx * 37 + by * 11) % 256
+  const blue = (bx: number, by: number): number => (64 + bx * 5 + by) % 256
+  const red = (bx: number, by: number): number => (200 - bx * 3 + by * 7 + 256) % 256
+
+  it('the test writer makes JPEGs that libjpeg (sharp) decodes to the intended flat blocks', async () => {
+    const jpeg = dcOnlyJpeg(96, 64, [luma], 5)
+    const { data, info } = await sharp(jpeg).greyscale().raw().toBuffer({ resolveWithObject: true })
+    expect([info.width, info.height]).toEqual([96, 64])
+    for (let by = 0; by < 8; by++) for (let bx = 0; bx < 12; bx++) expect(data[(by * 8 + 4) * 96 + bx * 8 + 4]).toBe(luma(bx, by))
+  })
+
+  it.each([
+    ['greyscale, a restart every 7 blocks', 1, 7],
+    ['greyscale, a restart after every block', 1, 1],
+    ['4:2:0 colour, a restart every 3 MCUs', 3, 3],
+    ['4:2:0 colour, no restarts', 3, 0]
+  ])('%s: every block’s DC exact', (_name, components, interval) => {
+    const width = 200
+    const height = 136
+    const levels = components === 1 ? [luma] : [luma, blue, red]
+    const small = decodeJpegEighth(dcOnlyJpeg(width, height, levels, interval))
+    if ('declined' in small) throw new Error(small.declined)
+    expect([small.width, small.height]).toEqual([25, 17])
+    small.planes.forEach((plane, c) => {
+      for (let y = 0; y < plane.height; y++) {
+        for (let x = 0; x < plane.width; x++) expect(plane.data[y * plane.stride + x], `component ${c} block ${x},${y}`).toBe(levels[c]!(x, y))
+      }
+    })
+  })
+
+  it('declines (never throws) when a restart marker is missing or the data stops early', () => {
+    const good = dcOnlyJpeg(200, 136, [luma], 7)
+    expect(decodeJpegEighth(dcOnlyJpeg(200, 136, [luma], 7, 2))).toEqual({ declined: expect.stringMatching(/damaged/) })
+    for (const keep of [0.2, 0.5, 0.9]) {
+      const cut = good.subarray(0, Math.floor(good.length * keep))
+      expect(decodeJpegEighth(cut)).toEqual({ declined: expect.stringMatching(/damaged|truncated|ends/) })
+    }
+  })
+})
