@@ -4,9 +4,9 @@ import { locateBuilt } from '../../util/locate'
 import type { FastDecoded, FastPreprocess } from './fast-jpeg'
 
 /**
- * Worker threads for the JPEG fast path (`decode-worker.ts`). The fast path is JavaScript, so it
- * needs threads of its own to use every core, beside sharp's libuv threads, which decode whatever
- * it declines. A pool lives for one import; idle threads are unref'd, so they never hold a process
+ * Worker threads for the JPEG fast path (`decode-worker.ts`). The fast path is JavaScript and
+ * WebAssembly, so it needs threads of its own to use every core, beside sharp's libuv threads,
+ * which decode whatever it declines. A pool lives for one import; idle threads are unref'd, so they never hold a process
  * open, and a worker that dies takes only its jobs' fast path with it: they go through sharp.
  */
 export interface FastJob {
