@@ -84,7 +84,7 @@ async function importLocked(opts: ImportOptions, pp: ResolvedPreprocess, source:
   const writer = await CacheFileWriter.open(join(dir, cacheFileName(pp.resolution)))
   const kept: { entry: ScanEntry; image: Omit<DecodedImage, 'pixels'> }[] = []
   const restoreSharpCache = pauseSharpCache()
-  // Large baseline JPEGs (most photos) take the 1/8-scale fast path on worker threads; the rest,
+  // Large JPEGs (most photos) take the 1/8-scale fast path on worker threads; the rest,
   // and whatever it declines, go through sharp.
   const fast = FastJpegPool.create()
   try {

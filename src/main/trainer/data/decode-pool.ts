@@ -51,7 +51,7 @@ export class FastJpegPool {
     return JPEG_NAME.test(file)
   }
 
-  /** Decodes `file` on the fast path; null means "use sharp" (not a baseline JPEG, too small, damaged…). */
+  /** Decodes `file` on the fast path; null means "use sharp" (CMYK, arithmetic-coded, too small, damaged…). */
   decode(file: string, pp: FastPreprocess): Promise<FastDecoded | null> {
     if (this.closed) return Promise.resolve(null)
     const slot = this.pick()

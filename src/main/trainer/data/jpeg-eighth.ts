@@ -11,9 +11,13 @@
  * WebAssembly (`jpeg-kernels.ts`). On photo-sized files this is faster than libjpeg-turbo's
  * native decoder at the same scale (issue 5, import speed).
  *
- * Only the common case is handled: 8-bit baseline or extended sequential Huffman JPEGs (SOF0/1)
- * with one interleaved scan, greyscale or YCbCr, any sampling factors, restart intervals.
- * Everything else (progressive, arithmetic coding, 12-bit, CMYK, Adobe RGB transform, colour
+ * Progressive JPEGs (common on the web) are cheaper still: their DC coefficients come in scans of
+ * their own, so only those are decoded and the AC scans are skipped unread (`progressiveDc`),
+ * where libjpeg has to decode every scan even for a 1/8 image.
+ *
+ * Handled: 8-bit Huffman-coded JPEGs, baseline or extended sequential (SOF0/1, one interleaved
+ * scan) or progressive (SOF2), greyscale or YCbCr, any sampling factors, restart intervals.
+ * Everything else (arithmetic coding, lossless, 12-bit, CMYK, Adobe RGB transform, colour
  * profiles other than sRGB) and anything damaged returns a reason instead, and the caller decodes
  * the file with sharp, which also gives damaged files their proper message.
  *
@@ -148,137 +152,209 @@ export function isSrgbProfile(icc: Uint8Array): boolean {
   return false
 }
 
-export function decodeJpegEighth(buf: Uint8Array): EighthImage | Declined {
-  if (buf.length < 4 || buf[0] !== 0xff || buf[1] !== 0xd8) return decline('not a JPEG')
-  const u16 = (i: number): number => (buf[i]! << 8) | buf[i + 1]!
-  const quant: number[] = []
-  const dcTables: Array<HuffTable | undefined> = []
-  const acTables: Array<HuffTable | undefined> = []
-  let comps: Component[] | null = null
-  let width = 0
-  let height = 0
-  let restartInterval = 0
-  let adobeTransform = -1
-  const icc: Uint8Array[] = []
-  let i = 2
-  let scanStart = -1
-  while (scanStart < 0) {
-    if (i + 4 > buf.length) return decline('ends before its image data')
-    if (buf[i] !== 0xff) return decline('malformed marker')
+/** What the segments before (and, in progressive files, between) the scans say. */
+interface Header {
+  quant: number[]
+  /** Huffman tables by class and id, as where their definition sits in the file (built on first use). */
+  dc: Array<{ at: number; count: number } | undefined>
+  ac: Array<{ at: number; count: number } | undefined>
+  comps: Component[] | null
+  progressive: boolean
+  width: number
+  height: number
+  restartInterval: number
+  adobeTransform: number
+  icc: Uint8Array[]
+}
+
+const u16 = (buf: Uint8Array, i: number): number => (buf[i]! << 8) | buf[i + 1]!
+
+/**
+ * Reads one marker segment other than a scan (`m`, payload at `i`, `len` bytes with the length
+ * field) into `h`. Returns why the file is declined, or null.
+ */
+function readSegment(buf: Uint8Array, h: Header, m: number, i: number, len: number): string | null {
+  const end = i + len
+  switch (m) {
+    case 0xdb: {
+      let p = i + 2
+      while (p < end) {
+        const precision = buf[p]! >> 4
+        h.quant[buf[p]! & 15] = precision ? u16(buf, p + 1) : buf[p + 1]!
+        p += 1 + (precision ? 128 : 64)
+      }
+      return null
+    }
+    case 0xc4: {
+      let p = i + 2
+      while (p + 17 <= end) {
+        let count = 0
+        for (let c = 1; c <= 16; c++) count += buf[p + c]!
+        if (p + 17 + count > end) return 'malformed Huffman table'
+        ;(buf[p]! >> 4 === 1 ? h.ac : h.dc)[buf[p]! & 15] = { at: p + 1, count }
+        p += 17 + count
+      }
+      return null
+    }
+    case 0xc0:
+    case 0xc1:
+    case 0xc2: {
+      if (h.comps) return 'several frames'
+      if (buf[i + 2] !== 8) return `${buf[i + 2]}-bit samples`
+      h.progressive = m === 0xc2
+      h.height = u16(buf, i + 3)
+      h.width = u16(buf, i + 5)
+      const n = buf[i + 7]!
+      if (n !== 1 && n !== 3) return `${n} colour components`
+      h.comps = []
+      for (let c = 0; c < n; c++) {
+        const o = i + 8 + c * 3
+        const hs = buf[o + 1]! >> 4
+        const vs = buf[o + 1]! & 15
+        if (hs < 1 || hs > 4 || vs < 1 || vs > 4) return 'unusual sampling factors'
+        h.comps.push({ id: buf[o]!, h: hs, v: vs, q: buf[o + 2]!, dc: -1, ac: -1 })
+      }
+      return null
+    }
+    case 0xdd:
+      h.restartInterval = u16(buf, i + 2)
+      return null
+    case 0xee:
+      if (len >= 14 && String.fromCharCode(...buf.subarray(i + 2, i + 7)) === 'Adobe') h.adobeTransform = buf[i + 13]!
+      return null
+    case 0xe2:
+      if (len > 16 && String.fromCharCode(...buf.subarray(i + 2, i + 14)) === 'ICC_PROFILE\0') h.icc.push(buf.subarray(i + 16, end))
+      return null
+    default:
+      if (m >= 0xc3 && m <= 0xcf && m !== 0xc4 && m !== 0xc8 && m !== 0xcc) return 'lossless, hierarchical or arithmetic-coded'
+      return null
+  }
+}
+
+/**
+ * Walks markers from `i` up to the next scan or the end of the image, reading each segment into
+ * `h`. Returns the start of the scan header's length field, -1 at EOI, or why the file is declined.
+ */
+function nextScan(buf: Uint8Array, h: Header, i: number): number | string {
+  for (;;) {
+    if (i + 2 > buf.length) return 'damaged or truncated'
+    if (buf[i] !== 0xff) return 'malformed marker'
     const m = buf[i + 1]!
     if (m === 0xff) {
       i++
       continue
     }
     i += 2
+    if (m === 0xd9) return -1
     if (m === 0xd8 || m === 0x01 || (m >= 0xd0 && m <= 0xd7)) continue
-    const len = u16(i)
-    if (len < 2 || i + len > buf.length) return decline('malformed segment')
-    const end = i + len
-    switch (m) {
-      case 0xdb: {
-        let p = i + 2
-        while (p < end) {
-          const precision = buf[p]! >> 4
-          const id = buf[p]! & 15
-          quant[id] = precision ? u16(p + 1) : buf[p + 1]!
-          p += 1 + (precision ? 128 : 64)
-        }
-        break
-      }
-      case 0xc4: {
-        let p = i + 2
-        while (p + 17 <= end) {
-          const isAc = buf[p]! >> 4 === 1
-          const id = buf[p]! & 15
-          let count = 0
-          for (let c = 1; c <= 16; c++) count += buf[p + c]!
-          if (p + 17 + count > end) return decline('malformed Huffman table')
-          const table = tableFor(buf, p + 1, isAc, count)
-          if (!table) return decline('malformed Huffman table')
-          ;(isAc ? acTables : dcTables)[id] = table
-          p += 17 + count
-        }
-        break
-      }
-      case 0xc0:
-      case 0xc1: {
-        if (buf[i + 2] !== 8) return decline(`${buf[i + 2]}-bit samples`)
-        height = u16(i + 3)
-        width = u16(i + 5)
-        const n = buf[i + 7]!
-        if (n !== 1 && n !== 3) return decline(`${n} colour components`)
-        comps = []
-        for (let c = 0; c < n; c++) {
-          const o = i + 8 + c * 3
-          const h = buf[o + 1]! >> 4
-          const v = buf[o + 1]! & 15
-          if (h < 1 || h > 4 || v < 1 || v > 4) return decline('unusual sampling factors')
-          comps.push({ id: buf[o]!, h, v, q: buf[o + 2]!, dc: -1, ac: -1 })
-        }
-        break
-      }
-      case 0xdd:
-        restartInterval = u16(i + 2)
-        break
-      case 0xee:
-        if (len >= 14 && String.fromCharCode(...buf.subarray(i + 2, i + 7)) === 'Adobe') adobeTransform = buf[i + 13]!
-        break
-      case 0xe2:
-        if (len > 16 && String.fromCharCode(...buf.subarray(i + 2, i + 14)) === 'ICC_PROFILE\0') icc.push(buf.subarray(i + 16, end))
-        break
-      case 0xda: {
-        if (!comps) return decline('no frame header before the scan')
-        const ns = buf[i + 2]!
-        if (ns !== comps.length) return decline('several scans')
-        for (let c = 0; c < ns; c++) {
-          const comp = comps.find((x) => x.id === buf[i + 3 + c * 2])
-          if (!comp) return decline('scan names an unknown component')
-          comp.dc = buf[i + 4 + c * 2]! >> 4
-          comp.ac = buf[i + 4 + c * 2]! & 15
-        }
-        const at = i + 3 + ns * 2
-        if (buf[at] !== 0 || buf[at + 1] !== 63 || buf[at + 2] !== 0) return decline('not a sequential scan')
-        scanStart = end
-        break
-      }
-      default:
-        if (m >= 0xc2 && m <= 0xcf && m !== 0xc4 && m !== 0xc8 && m !== 0xcc) return decline('progressive, lossless or arithmetic-coded')
-    }
-    i = end
+    if (i + 2 > buf.length) return 'damaged or truncated'
+    const len = u16(buf, i)
+    if (len < 2 || i + len > buf.length) return 'malformed segment'
+    if (m === 0xda) return i
+    const failed = readSegment(buf, h, m, i, len)
+    if (failed) return failed
+    i += len
   }
-  if (!comps || width === 0 || height === 0) return decline('no image size')
-  if (comps.length === 3 && adobeTransform === 0) return decline('RGB (not YCbCr) JPEG')
-  if (icc.length > 0) {
-    const profile = icc.length === 1 ? icc[0]! : concat(icc)
+}
+
+export function decodeJpegEighth(buf: Uint8Array): EighthImage | Declined {
+  if (buf.length < 4 || buf[0] !== 0xff || buf[1] !== 0xd8) return decline('not a JPEG')
+  const h: Header = { quant: [], dc: [], ac: [], comps: null, progressive: false, width: 0, height: 0, restartInterval: 0, adobeTransform: -1, icc: [] }
+  const sos = nextScan(buf, h, 2)
+  if (typeof sos === 'string') return decline(sos === 'damaged or truncated' ? 'ends before its image data' : sos)
+  if (sos < 0) return decline('no image data')
+  const { comps, width, height } = h
+  if (!comps || width === 0 || height === 0) return decline('no frame header before the scan')
+  if (comps.length === 3 && h.adobeTransform === 0) return decline('RGB (not YCbCr) JPEG')
+  if (h.icc.length > 0) {
+    const profile = h.icc.length === 1 ? h.icc[0]! : concat(h.icc)
     if (!isSrgbProfile(profile)) return decline('colour profile other than sRGB')
   }
+  const single = comps.length === 1
+  if (single) comps[0]!.h = comps[0]!.v = 1
+  const geometry: Geometry = {
+    hmax: Math.max(...comps.map((c) => c.h)),
+    vmax: Math.max(...comps.map((c) => c.v)),
+    mcuX: 0,
+    mcuY: 0
+  }
+  geometry.mcuX = Math.ceil(width / (8 * geometry.hmax))
+  geometry.mcuY = Math.ceil(height / (8 * geometry.vmax))
+  const planes = h.progressive ? progressiveDc(buf, h, sos, geometry) : baselineDc(buf, h, sos, geometry)
+  if ('declined' in planes) return planes
+
+  // One pixel per luma block: libjpeg's 1×1 IDCT, (DC × q + 4) >> 3, level-shifted and clamped.
+  const k = JpegKernels.get()
+  const outW = Math.ceil(width / 8)
+  const outH = Math.ceil(height / 8)
+  const out: Plane[] = []
+  for (let ci = 0; ci < comps.length; ci++) {
+    const c = comps[ci]!
+    const q = h.quant[c.q]
+    if (q === undefined) return decline('missing tables')
+    const blocks = geometry.mcuX * c.h * geometry.mcuY * c.v
+    const samples = k.alloc(blocks)
+    k.k.dequantise(planes.at[ci]!, samples, blocks, q)
+    const rx = geometry.hmax / c.h
+    const ry = geometry.vmax / c.v
+    out.push({ data: k.u8().slice(samples, samples + blocks), stride: geometry.mcuX * c.h, width: Math.ceil(outW / rx), height: Math.ceil(outH / ry), rx, ry })
+  }
+  return { width: outW, height: outH, planes: out, fullWidth: width, fullHeight: height }
+}
+
+interface Geometry {
+  hmax: number
+  vmax: number
+  /** MCUs across and down. A component's plane is mcuX·h × mcuY·v blocks. */
+  mcuX: number
+  mcuY: number
+}
+
+/** Where each component's DC plane (i16, mcuX·h × mcuY·v) lies in the kernels' memory. */
+interface DcPlanes {
+  at: number[]
+}
+
+function huffman(buf: Uint8Array, raw: { at: number; count: number } | undefined, isAc: boolean): HuffTable | null {
+  return raw ? tableFor(buf, raw.at, isAc, raw.count) : null
+}
+
+/** A baseline / extended sequential file: one interleaved scan, decoded by the `scan` kernel. */
+function baselineDc(buf: Uint8Array, h: Header, sos: number, g: Geometry): DcPlanes | Declined {
+  const comps = h.comps!
+  const ns = buf[sos + 2]!
+  if (ns !== comps.length) return decline('several scans')
+  for (let c = 0; c < ns; c++) {
+    const comp = comps.find((x) => x.id === buf[sos + 3 + c * 2])
+    if (!comp) return decline('scan names an unknown component')
+    comp.dc = buf[sos + 4 + c * 2]! >> 4
+    comp.ac = buf[sos + 4 + c * 2]! & 15
+  }
+  const at = sos + 3 + ns * 2
+  if (buf[at] !== 0 || buf[at + 1] !== 63 || buf[at + 2] !== 0) return decline('not a sequential scan')
+  const scanStart = sos + u16(buf, sos)
+  const tables: { dc: HuffTable; ac: HuffTable }[] = []
   for (const c of comps) {
-    if (quant[c.q] === undefined || !dcTables[c.dc] || !acTables[c.ac]) return decline('missing tables')
+    const dc = huffman(buf, h.dc[c.dc], false)
+    const ac = huffman(buf, h.ac[c.ac], true)
+    if (!dc || !ac) return decline(h.dc[c.dc] && h.ac[c.ac] ? 'malformed Huffman table' : 'missing tables')
+    tables.push({ dc, ac })
   }
 
-  const single = comps.length === 1
-  const hmax = single ? 1 : Math.max(...comps.map((c) => c.h))
-  const vmax = single ? 1 : Math.max(...comps.map((c) => c.v))
-  if (single) comps[0]!.h = comps[0]!.v = 1
-  const mcuX = Math.ceil(width / (8 * hmax))
-  const mcuY = Math.ceil(height / (8 * vmax))
   const k = JpegKernels.get()
   k.begin()
-
   // Tables, one copy each however many components share it.
   const placed = new Map<Uint16Array, number>()
   const place = (t: Uint16Array): number => placed.get(t) ?? placed.set(t, k.put(t)).get(t)!
-  const layout = comps.map((c) => {
-    const ac = acTables[c.ac]!
-    const blocks = mcuX * c.h * mcuY * c.v
-    return { dc: place(dcTables[c.dc]!.single), ac: place(ac.single), multi: place(ac.multi!), blocks, plane: k.alloc(blocks * 2), stride: mcuX * c.h }
+  const layout = comps.map((c, ci) => {
+    const { dc, ac } = tables[ci]!
+    return { dc: place(dc.single), ac: place(ac.single), multi: place(ac.multi!), plane: k.alloc(g.mcuX * c.h * g.mcuY * c.v * 2), stride: g.mcuX * c.h }
   })
 
   // Entropy-coded data without byte stuffing, compacted in place; restart markers become offsets.
   const length = buf.length - scanStart
   const dataAt = k.alloc(length + 64)
-  let mem = k.u8()
+  const mem = k.u8()
   mem.set(buf.subarray(scanStart), dataAt)
   const end = dataAt + length
   const restarts: number[] = []
@@ -308,25 +384,175 @@ export function decodeJpegEighth(buf: Uint8Array): EighthImage | Declined {
   k.i32(descriptors, layout.length * 8).set(layout.flatMap((l, ci) => [comps[ci]!.h, comps[ci]!.v, l.dc, l.ac, l.multi, l.plane, l.stride, 0]))
   let code: number
   try {
-    code = k.k.scan(dataAt, n - dataAt, restartsAt, restarts.length, restartInterval, mcuX, mcuY, descriptors, layout.length)
+    code = k.k.scan(dataAt, n - dataAt, restartsAt, restarts.length, h.restartInterval, g.mcuX, g.mcuY, descriptors, layout.length)
   } catch {
     code = 3 // a read past the end of memory: only damaged data gets that far
   }
   if (code !== 0) return decline(SCAN_FAILURES[code] ?? 'damaged')
+  return { at: layout.map((l) => l.plane) }
+}
 
-  // One pixel per luma block: libjpeg's 1×1 IDCT, (DC × q + 4) >> 3, level-shifted and clamped.
-  const outW = Math.ceil(width / 8)
-  const outH = Math.ceil(height / 8)
-  const out: Plane[] = comps.map((c, ci) => {
-    const { plane, blocks, stride } = layout[ci]!
-    const samples = k.alloc(blocks)
-    k.k.dequantise(plane, samples, blocks, quant[c.q]!)
-    mem = k.u8()
-    const rx = hmax / c.h
-    const ry = vmax / c.v
-    return { data: mem.slice(samples, samples + blocks), stride, width: Math.ceil(outW / rx), height: Math.ceil(outH / ry), rx, ry }
-  })
-  return { width: outW, height: outH, planes: out, fullWidth: width, fullHeight: height }
+/** Unstuffed entropy data of one progressive DC scan, reused between scans and images. */
+let dcScratch = new Uint8Array(1 << 16)
+
+/**
+ * A progressive file: only its DC scans are decoded (the first pass and any refinement passes,
+ * interleaved or one component at a time); AC scans, most of the file, are skipped unread.
+ * That is all a 1/8 decode needs, and far less work than libjpeg's, which must decode every scan.
+ */
+function progressiveDc(buf: Uint8Array, h: Header, sos: number, g: Geometry): DcPlanes | Declined {
+  const comps = h.comps!
+  const planes = comps.map((c) => new Int16Array(g.mcuX * c.h * g.mcuY * c.v))
+  const firstPass = comps.map(() => false)
+  for (let at: number | string = sos; at !== -1; ) {
+    if (typeof at === 'string') return decline(at)
+    const ns = buf[at + 2]!
+    const header = at + 3 + ns * 2
+    const ss = buf[header]!
+    const se = buf[header + 1]!
+    const ah = buf[header + 2]! >> 4
+    const al = buf[header + 2]! & 15
+    const start = at + u16(buf, at)
+    let end: number
+    if (ss === 0) {
+      if (se !== 0 || ns < 1 || ns > 4 || al > 13) return decline('malformed progressive scan')
+      const members: DcMember[] = []
+      for (let c = 0; c < ns; c++) {
+        const ci = comps.findIndex((x) => x.id === buf[at as number + 3 + c * 2])
+        if (ci < 0) return decline('scan names an unknown component')
+        const comp = comps[ci]!
+        if (ah === 0) firstPass[ci] = true
+        else if (!firstPass[ci]) return decline('malformed progressive scan')
+        const table = ah === 0 ? huffman(buf, h.dc[buf[at + 4 + c * 2]! >> 4], false) : null
+        if (ah === 0 && !table) return decline('missing tables')
+        // One component alone is coded block by block over its own size, not MCU by MCU.
+        const across = ns === 1 ? Math.ceil(Math.ceil((h.width * comp.h) / g.hmax) / 8) : g.mcuX
+        const down = ns === 1 ? Math.ceil(Math.ceil((h.height * comp.v) / g.vmax) / 8) : g.mcuY
+        members.push({ plane: planes[ci]!, stride: g.mcuX * comp.h, h: ns === 1 ? 1 : comp.h, v: ns === 1 ? 1 : comp.v, table: table?.single ?? null, across, down })
+      }
+      const data = unstuffScan(buf, start)
+      if (typeof data === 'string') return decline(data)
+      let failed: string | null
+      try {
+        failed = decodeDcScan(data.bytes, data.length, data.restarts, h.restartInterval, members, ah, al)
+      } catch {
+        failed = 'damaged or truncated' // a read past the end of the scratch buffer
+      }
+      if (failed) return decline(failed)
+      end = data.end
+    } else {
+      end = skipScan(buf, start)
+      if (end < 0) return decline('damaged or truncated')
+    }
+    at = nextScan(buf, h, end)
+  }
+  if (firstPass.includes(false)) return decline('incomplete (a component has no DC scan)')
+  const k = JpegKernels.get()
+  k.begin()
+  return { at: planes.map((p) => k.put(p)) }
+}
+
+interface DcMember {
+  plane: Int16Array
+  stride: number
+  /** Blocks per unit: the component's sampling in an interleaved scan, 1×1 alone. */
+  h: number
+  v: number
+  /** First pass only. */
+  table: Uint16Array | null
+  /** Units across and down: MCUs in an interleaved scan, the component's blocks alone. */
+  across: number
+  down: number
+}
+
+/** The entropy data from `start` to the next marker, without stuffing; restart markers become offsets. */
+function unstuffScan(buf: Uint8Array, start: number): { bytes: Uint8Array; length: number; restarts: number[]; end: number } | string {
+  if (dcScratch.length < buf.length - start + 8) dcScratch = new Uint8Array(Math.max(buf.length - start + 8, dcScratch.length * 2))
+  const out = dcScratch
+  const restarts: number[] = []
+  let n = 0
+  let p = start
+  for (;;) {
+    const ff = buf.indexOf(0xff, p)
+    if (ff < 0 || ff + 1 >= buf.length) return 'damaged or truncated'
+    out.set(buf.subarray(p, ff), n)
+    n += ff - p
+    const next = buf[ff + 1]!
+    if (next === 0) {
+      out[n++] = 0xff
+      p = ff + 2
+    } else if (next >= 0xd0 && next <= 0xd7) {
+      restarts.push(n)
+      p = ff + 2
+    } else if (next === 0xff) {
+      p = ff + 1
+    } else {
+      out.fill(0, n, n + 8)
+      return { bytes: out, length: n, restarts, end: ff }
+    }
+  }
+}
+
+/** The position of the marker that ends the entropy data starting at `start`, or -1 if there is none. */
+function skipScan(buf: Uint8Array, start: number): number {
+  for (let p = start; ; ) {
+    const ff = buf.indexOf(0xff, p)
+    if (ff < 0 || ff + 1 >= buf.length) return -1
+    const next = buf[ff + 1]!
+    if (next === 0 || (next >= 0xd0 && next <= 0xd7)) p = ff + 2
+    else if (next === 0xff) p = ff + 1
+    else return ff
+  }
+}
+
+/**
+ * One progressive DC scan: a first pass (`ah` 0: Huffman-coded differences, stored << `al`) or a
+ * refinement pass (one bit per block, bit `al`). Returns why the data is damaged, or null.
+ */
+function decodeDcScan(data: Uint8Array, length: number, restarts: number[], restartInterval: number, members: DcMember[], ah: number, al: number): string | null {
+  const view = new DataView(data.buffer, data.byteOffset)
+  const limitBits = length * 8
+  const pred = new Int32Array(members.length)
+  const units = members[0]!.across * members[0]!.down
+  const across = members[0]!.across
+  let pos = 0
+  let nextRestart = 0
+  for (let u = 0; u < units; u++) {
+    if (restartInterval > 0 && u > 0 && u % restartInterval === 0) {
+      const at = restarts[nextRestart++]
+      if (at === undefined || pos > at * 8) return 'damaged (restart markers out of place)'
+      pos = at * 8
+      pred.fill(0)
+    }
+    if (pos > limitBits) return 'damaged or truncated'
+    const ux = u % across
+    const uy = (u - ux) / across
+    for (let m = 0; m < members.length; m++) {
+      const { plane, stride, h, v, table } = members[m]!
+      for (let by = 0; by < v; by++) {
+        for (let bx = 0; bx < h; bx++) {
+          const index = (uy * v + by) * stride + ux * h + bx
+          const word = (view.getUint32(pos >>> 3) << (pos & 7)) >>> 0
+          if (ah !== 0) {
+            if (word >>> 31) plane[index]! |= 1 << al
+            pos += 1
+            continue
+          }
+          const e = table![word >>> 16]!
+          if (e === 0) return 'damaged (invalid Huffman code)'
+          pos += e >> 8
+          const s = e & 15
+          if (s > 0) {
+            const bits = ((view.getUint32(pos >>> 3) << (pos & 7)) >>> 0) >>> (32 - s)
+            pred[m]! += bits < 1 << (s - 1) ? bits - (1 << s) + 1 : bits
+            pos += s
+          }
+          plane[index] = pred[m]! * (1 << al)
+        }
+      }
+    }
+  }
+  return pos > limitBits ? 'damaged or truncated' : null
 }
 
 /** The whole 1/8 image as RGB (chroma interpolated onto the luma grid): for previews and tests. */

@@ -70,6 +70,16 @@ describe('JPEG fast path (1/8-scale DCT decode)', () => {
     expect(meanAbsDiff(fast, ref)).toBeLessThan(2.5)
   })
 
+  it.each([
+    ['colour 4:2:0', false],
+    ['greyscale', true]
+  ] as const)('decodes progressive JPEGs (%s) from their DC scans alone, like sharp', async (_name, grey) => {
+    const image = sharp(landscape, { raw: { width: 1200, height: 800, channels: 3 } })
+    const jpeg = await (grey ? image.greyscale() : image).jpeg({ quality: 90, progressive: true }).toBuffer()
+    const { fast, ref } = await both(jpeg, pp(64, 'center'), `progressive-${grey ? 'grey' : 'colour'}.jpg`)
+    expect(meanAbsDiff(fast, ref)).toBeLessThan(2.5)
+  })
+
   it('applies EXIF orientation like sharp (portrait from a rotated landscape)', async () => {
     const jpeg = await sharp(landscape, { raw: { width: 1200, height: 800, channels: 3 } }).jpeg({ quality: 90 }).withMetadata({ orientation: 6 }).toBuffer()
     const { fast, ref, width, height } = await both(jpeg, pp(64, 'pad'), 'rotated.jpg')
@@ -105,17 +115,20 @@ describe('JPEG fast path (1/8-scale DCT decode)', () => {
 
   it('declines what it does not handle, with a reason, so that sharp decodes it', async () => {
     const rgb = sharp(landscape, { raw: { width: 1200, height: 800, channels: 3 } })
-    const progressive = await rgb.clone().jpeg({ progressive: true }).toBuffer()
     const p3 = await rgb.clone().withIccProfile('p3').jpeg().toBuffer()
     const baseline = await rgb.clone().jpeg().toBuffer()
     const png = await rgb.clone().png().toBuffer()
     const small = await sharp(landscape, { raw: { width: 1200, height: 800, channels: 3 } }).resize(300, 200).jpeg().toBuffer()
-    expect(decodeJpegFast(progressive, pp(64, 'center'))).toEqual({ declined: 'progressive, lossless or arithmetic-coded' })
     expect(decodeJpegFast(p3, pp(64, 'center'))).toEqual({ declined: 'colour profile other than sRGB' })
     expect(decodeJpegFast(png, pp(64, 'center'))).toEqual({ declined: 'not a JPEG' })
     expect(decodeJpegFast(small, pp(64, 'center'))).toEqual({ declined: 'too small for a 1/8 decode' })
     const truncated = baseline.subarray(0, Math.floor(baseline.length * 0.6))
     expect(decodeJpegFast(truncated, pp(64, 'center'))).toEqual({ declined: 'damaged or truncated' })
+    // A progressive file cut anywhere (before its last scan ends) is declined too.
+    const progressive = await rgb.clone().jpeg({ progressive: true }).toBuffer()
+    for (const keep of [0.05, 0.3, 0.7, 0.99]) {
+      expect(decodeJpegFast(progressive.subarray(0, Math.floor(progressive.length * keep)), pp(64, 'center'))).toEqual({ declined: expect.stringMatching(/damaged|truncated|ends before/) })
+    }
     // Garbage in the entropy-coded data never throws: it decodes to something or declines.
     const garbled = Buffer.from(baseline)
     for (let i = Math.floor(garbled.length / 2); i < garbled.length - 2; i += 97) garbled[i] = (garbled[i]! * 7 + 13) & 0xff
@@ -139,7 +152,7 @@ describe('JPEG fast path (1/8-scale DCT decode)', () => {
     expect(ds.count).toBe(3)
     expect(ds.skipped.map((s) => s.file)).toEqual(['c-cut.jpg'])
     expect(ds.skipped[0]!.reason).toMatch(/truncated|damaged/)
-    // The baseline file (fast path) and the progressive one (sharp) hold the same picture.
+    // The baseline file and the progressive one (both fast path) hold the same picture.
     const cache = await loadDatasetPixels(ds, join(dir, 'datasets'))
     const size = 32 * 32 * 3
     expect(meanAbsDiff(cache.subarray(0, size), cache.subarray(size, 2 * size))).toBeLessThan(3)

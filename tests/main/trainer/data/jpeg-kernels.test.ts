@@ -5,9 +5,10 @@ import { decodeJpegEighth } from '../../../../src/main/trainer/data/jpeg-eighth'
 import { JpegKernels } from '../../../../src/main/trainer/data/jpeg-kernels'
 
 /**
- * The WebAssembly kernels (src/wasm/jpeg.ts) against plain definitions: the 1×1 IDCT formula, a
- * floating-point Lanczos-3, and JPEGs written here with restart intervals, which neither sharp
- * nor mozjpeg can write.
+ * The WebAssembly kernels (src/wasm/jpeg.ts) and the DC decoding against plain definitions: the
+ * 1×1 IDCT formula, a floating-point Lanczos-3, and JPEGs written here with restart intervals and
+ * progressive DC scans of every kind (successive approximation, one component at a time), which
+ * sharp (mozjpeg) cannot be asked to write.
  */
 
 function lanczos3(x: number): number {
@@ -144,13 +145,25 @@ class BitWriter {
   }
 }
 
+interface WriterOptions {
+  /** MCUs (or, in a one-component scan, blocks) per restart interval; 0: none. */
+  restartInterval?: number
+  /** Leaves out this restart marker of the first scan (a damaged file). */
+  dropRestart?: number
+  /**
+   * Progressive: the DC first pass keeps all but the low `al` bits, refinement scans add them one
+   * by one, then an AC scan per component (all end-of-block). `interleaved`: one DC scan for
+   * all components, or one per component.
+   */
+  progressive?: { al: number; interleaved: boolean }
+}
+
 /**
- * A greyscale (levels.length === 1) or 4:2:0 YCbCr baseline JPEG whose blocks are flat: block
- * (bx, by) of component c has level levels[c](bx, by). Quantisation is 8, so DC = level − 128
- * exactly. `restartInterval` MCUs per restart interval (0: none); `dropRestart` leaves one
- * marker out (a damaged file).
+ * A greyscale (levels.length === 1) or 4:2:0 YCbCr JPEG whose blocks are flat: block (bx, by)
+ * of component c has level levels[c](bx, by). Quantisation is 8, so DC = level − 128 exactly.
  */
-function dcOnlyJpeg(width: number, height: number, levels: ((bx: number, by: number) => number)[], restartInterval: number, dropRestart = -1): Buffer {
+function dcOnlyJpeg(width: number, height: number, levels: ((bx: number, by: number) => number)[], options: WriterOptions = {}): Buffer {
+  const { restartInterval = 0, dropRestart = -1, progressive } = options
   const colour = levels.length === 3
   const sampling = colour ? [[2, 2], [1, 1], [1, 1]] : [[1, 1]]
   const hmax = colour ? 2 : 1
@@ -161,64 +174,96 @@ function dcOnlyJpeg(width: number, height: number, levels: ((bx: number, by: num
     out.push(0xff, marker, (body.length + 2) >> 8, (body.length + 2) & 255, ...body)
   }
   segment(0xdb, [0, ...new Array(64).fill(8)])
-  segment(0xc0, [8, height >> 8, height & 255, width >> 8, width & 255, levels.length, ...sampling.flatMap(([h, v], c) => [c + 1, (h! << 4) | v!, 0])])
+  segment(progressive ? 0xc2 : 0xc0, [8, height >> 8, height & 255, width >> 8, width & 255, levels.length, ...sampling.flatMap(([h, v], c) => [c + 1, (h! << 4) | v!, 0])])
   segment(0xc4, [0x00, ...DC_COUNTS, ...Array.from({ length: 12 }, (_, i) => i)])
   segment(0xc4, [0x10, ...AC_COUNTS, 0x00])
   if (restartInterval > 0) segment(0xdd, [restartInterval >> 8, restartInterval & 255])
-  segment(0xda, [levels.length, ...levels.flatMap((_, c) => [c + 1, 0x00]), 0, 63, 0])
-  const bits = new BitWriter()
-  let pred = new Array(levels.length).fill(0)
-  let marker = 0
-  for (let mcu = 0; mcu < mcuX * mcuY; mcu++) {
-    if (restartInterval > 0 && mcu > 0 && mcu % restartInterval === 0) {
-      bits.align()
-      if (marker !== dropRestart) bits.bytes.push(0xff, 0xd0 + (marker % 8))
-      marker++
-      pred = pred.map(() => 0)
-    }
-    const mx = mcu % mcuX
-    const my = Math.floor(mcu / mcuX)
-    sampling.forEach(([h, v], c) => {
-      for (let y = 0; y < v!; y++) {
-        for (let x = 0; x < h!; x++) {
-          const dc = levels[c]!(mx * h! + x, my * v! + y) - 128
-          const diff = dc - pred[c]
-          pred[c] = dc
-          const size = diff === 0 ? 0 : Math.floor(Math.log2(Math.abs(diff))) + 1
-          bits.put(size, 4)
-          if (size > 0) bits.put(diff > 0 ? diff : diff + (1 << size) - 1, size)
-          bits.put(0, 1) // end of block
-        }
+
+  const dcOf = (c: number, bx: number, by: number): number => levels[c]!(bx, by) - 128
+  /** One scan over `members` (component indexes); `block` codes one block. */
+  const scan = (members: number[], ss: number, se: number, ah: number, al: number, block: (bits: BitWriter, c: number, bx: number, by: number, pred: number[]) => void, drop = -1): void => {
+    segment(0xda, [members.length, ...members.flatMap((c) => [c + 1, 0x00]), ss, se, (ah << 4) | al])
+    const alone = members.length === 1
+    const c0 = members[0]!
+    const across = alone ? Math.ceil(Math.ceil((width * sampling[c0]![0]!) / hmax) / 8) : mcuX
+    const down = alone ? Math.ceil(Math.ceil((height * sampling[c0]![1]!) / hmax) / 8) : mcuY
+    const bits = new BitWriter()
+    const pred = new Array(levels.length).fill(0)
+    let marker = 0
+    for (let u = 0; u < across * down; u++) {
+      if (restartInterval > 0 && u > 0 && u % restartInterval === 0) {
+        bits.align()
+        if (marker !== drop) bits.bytes.push(0xff, 0xd0 + (marker % 8))
+        marker++
+        pred.fill(0)
       }
-    })
+      const ux = u % across
+      const uy = Math.floor(u / across)
+      for (const c of members) {
+        const [h, v] = alone ? [1, 1] : sampling[c]!
+        for (let y = 0; y < v!; y++) for (let x = 0; x < h!; x++) block(bits, c, ux * h! + x, uy * v! + y, pred)
+      }
+    }
+    bits.align()
+    out.push(...bits.bytes)
   }
-  bits.align()
-  out.push(...bits.bytes, 0xff, 0xd9)
+  const dcFirst = (al: number) => (bits: BitWriter, c: number, bx: number, by: number, pred: number[]): void => {
+    const dc = dcOf(c, bx, by) >> al
+    const diff = dc - pred[c]!
+    pred[c] = dc
+    const size = diff === 0 ? 0 : Math.floor(Math.log2(Math.abs(diff))) + 1
+    bits.put(size, 4)
+    if (size > 0) bits.put(diff > 0 ? diff : diff + (1 << size) - 1, size)
+  }
+  const all = levels.map((_, c) => c)
+  if (!progressive) {
+    scan(all, 0, 63, 0, 0, (bits, c, bx, by, pred) => {
+      dcFirst(0)(bits, c, bx, by, pred)
+      bits.put(0, 1) // end of block
+    }, dropRestart)
+  } else {
+    const { al, interleaved } = progressive
+    const groups = interleaved ? [all] : all.map((c) => [c])
+    groups.forEach((g, i) => scan(g, 0, 0, 0, al, dcFirst(al), i === 0 ? dropRestart : -1))
+    for (let bit = al - 1; bit >= 0; bit--) {
+      for (const g of groups) scan(g, 0, 0, bit + 1, bit, (bits, c, bx, by) => bits.put((dcOf(c, bx, by) >> bit) & 1, 1))
+    }
+    for (const c of all) scan([c], 1, 63, 0, 0, (bits) => bits.put(0, 1)) // EOB: no AC coefficients
+  }
+  out.push(0xff, 0xd9)
   return Buffer.from(out)
 }
 
-describe('scan kernel on JPEGs with restart intervals', () => {
+describe('DC decoding of JPEGs with restart intervals and progressive scans', () => {
   const luma = (bx: number, by: number): number => (bx * 37 + by * 11) % 256
   const blue = (bx: number, by: number): number => (64 + bx * 5 + by) % 256
   const red = (bx: number, by: number): number => (200 - bx * 3 + by * 7 + 256) % 256
 
   it('the test writer makes JPEGs that libjpeg (sharp) decodes to the intended flat blocks', async () => {
-    const jpeg = dcOnlyJpeg(96, 64, [luma], 5)
+    const jpeg = dcOnlyJpeg(96, 64, [luma], { restartInterval: 5 })
     const { data, info } = await sharp(jpeg).greyscale().raw().toBuffer({ resolveWithObject: true })
     expect([info.width, info.height]).toEqual([96, 64])
     for (let by = 0; by < 8; by++) for (let bx = 0; bx < 12; bx++) expect(data[(by * 8 + 4) * 96 + bx * 8 + 4]).toBe(luma(bx, by))
   })
 
   it.each([
-    ['greyscale, a restart every 7 blocks', 1, 7],
-    ['greyscale, a restart after every block', 1, 1],
-    ['4:2:0 colour, a restart every 3 MCUs', 3, 3],
-    ['4:2:0 colour, no restarts', 3, 0]
-  ])('%s: every block’s DC exact', (_name, components, interval) => {
+    ['greyscale, a restart every 7 blocks', 1, { restartInterval: 7 }],
+    ['greyscale, a restart after every block', 1, { restartInterval: 1 }],
+    ['4:2:0 colour, a restart every 3 MCUs', 3, { restartInterval: 3 }],
+    ['4:2:0 colour, no restarts', 3, {}],
+    ['progressive greyscale, 2 refinement bits, restarts', 1, { progressive: { al: 2, interleaved: true }, restartInterval: 5 }],
+    ['progressive 4:2:0, interleaved DC scans', 3, { progressive: { al: 1, interleaved: true } }],
+    ['progressive 4:2:0, one DC scan per component, restarts', 3, { progressive: { al: 1, interleaved: false }, restartInterval: 4 }],
+    ['progressive 4:2:0, no successive approximation', 3, { progressive: { al: 0, interleaved: false } }]
+  ] as [string, number, WriterOptions][])('%s: every block’s DC exact', async (_name, components, options) => {
     const width = 200
     const height = 136
     const levels = components === 1 ? [luma] : [luma, blue, red]
-    const small = decodeJpegEighth(dcOnlyJpeg(width, height, levels, interval))
+    const jpeg = dcOnlyJpeg(width, height, levels, options)
+    // libjpeg (through sharp) reads what the writer wrote as intended.
+    const { data } = await sharp(jpeg).toColourspace('b-w').extractChannel(0).raw().toBuffer({ resolveWithObject: true })
+    if (components === 1) expect(data[(8 * 3 + 4) * width + 8 * 5 + 4]).toBe(luma(5, 3))
+    const small = decodeJpegEighth(jpeg)
     if ('declined' in small) throw new Error(small.declined)
     expect([small.width, small.height]).toEqual([25, 17])
     small.planes.forEach((plane, c) => {
@@ -229,11 +274,13 @@ describe('scan kernel on JPEGs with restart intervals', () => {
   })
 
   it('declines (never throws) when a restart marker is missing or the data stops early', () => {
-    const good = dcOnlyJpeg(200, 136, [luma], 7)
-    expect(decodeJpegEighth(dcOnlyJpeg(200, 136, [luma], 7, 2))).toEqual({ declined: expect.stringMatching(/damaged/) })
-    for (const keep of [0.2, 0.5, 0.9]) {
-      const cut = good.subarray(0, Math.floor(good.length * keep))
-      expect(decodeJpegEighth(cut)).toEqual({ declined: expect.stringMatching(/damaged|truncated|ends/) })
+    for (const options of [{ restartInterval: 7 }, { restartInterval: 7, progressive: { al: 1, interleaved: false } }]) {
+      const good = dcOnlyJpeg(200, 136, [luma], options)
+      expect(decodeJpegEighth(dcOnlyJpeg(200, 136, [luma], { ...options, dropRestart: 2 }))).toEqual({ declined: expect.stringMatching(/damaged/) })
+      for (const keep of [0.2, 0.5, 0.9, 0.99]) {
+        const cut = good.subarray(0, Math.floor(good.length * keep))
+        expect(decodeJpegEighth(cut)).toEqual({ declined: expect.stringMatching(/damaged|truncated|ends/) })
+      }
     }
   })
 })
