@@ -272,14 +272,9 @@ export function decodeJpegEighth(buf: Uint8Array): EighthImage | Declined {
   }
   const single = comps.length === 1
   if (single) comps[0]!.h = comps[0]!.v = 1
-  const geometry: Geometry = {
-    hmax: Math.max(...comps.map((c) => c.h)),
-    vmax: Math.max(...comps.map((c) => c.v)),
-    mcuX: 0,
-    mcuY: 0
-  }
-  geometry.mcuX = Math.ceil(width / (8 * geometry.hmax))
-  geometry.mcuY = Math.ceil(height / (8 * geometry.vmax))
+  const hmax = Math.max(...comps.map((c) => c.h))
+  const vmax = Math.max(...comps.map((c) => c.v))
+  const geometry: Geometry = { hmax, vmax, mcuX: Math.ceil(width / (8 * hmax)), mcuY: Math.ceil(height / (8 * vmax)) }
   const planes = h.progressive ? progressiveDc(buf, h, sos, geometry) : baselineDc(buf, h, sos, geometry)
   if ('declined' in planes) return planes
 
@@ -295,8 +290,8 @@ export function decodeJpegEighth(buf: Uint8Array): EighthImage | Declined {
     const blocks = geometry.mcuX * c.h * geometry.mcuY * c.v
     const samples = k.alloc(blocks)
     k.k.dequantise(planes.at[ci]!, samples, blocks, q)
-    const rx = geometry.hmax / c.h
-    const ry = geometry.vmax / c.v
+    const rx = hmax / c.h
+    const ry = vmax / c.v
     out.push({ data: k.u8().slice(samples, samples + blocks), stride: geometry.mcuX * c.h, width: Math.ceil(outW / rx), height: Math.ceil(outH / ry), rx, ry })
   }
   return { width: outW, height: outH, planes: out, fullWidth: width, fullHeight: height }
