@@ -22,11 +22,11 @@ const WINDOW: u64 = 12
 /** Byte size of one component descriptor: eight i32 fields, see `scan`. */
 const DESCRIPTOR = 32
 
-export const OK = 0
-export const BAD_CODE = 1
-export const OVERRUN = 2
-export const TRUNCATED = 3
-export const BAD_RESTART = 4
+const OK = 0
+const BAD_CODE = 1
+const OVERRUN = 2
+const TRUNCATED = 3
+const BAD_RESTART = 4
 
 /**
  * Decodes one interleaved baseline scan. `data` holds the entropy-coded bytes without stuffing

@@ -346,40 +346,14 @@ function baselineDc(buf: Uint8Array, h: Header, sos: number, g: Geometry): DcPla
     return { dc: place(dc.single), ac: place(ac.single), multi: place(ac.multi!), plane: k.alloc(g.mcuX * c.h * g.mcuY * c.v * 2), stride: g.mcuX * c.h }
   })
 
-  // Entropy-coded data without byte stuffing, compacted in place; restart markers become offsets.
-  const length = buf.length - scanStart
-  const dataAt = k.alloc(length + 64)
-  const mem = k.u8()
-  mem.set(buf.subarray(scanStart), dataAt)
-  const end = dataAt + length
-  const restarts: number[] = []
-  let n = dataAt
-  let p = dataAt
-  for (;;) {
-    let ff = mem.indexOf(0xff, p)
-    if (ff < 0 || ff >= end) ff = end
-    if (n !== p) mem.copyWithin(n, p, ff)
-    n += ff - p
-    if (ff + 1 >= end) break
-    const next = mem[ff + 1]!
-    if (next === 0) {
-      mem[n++] = 0xff
-      p = ff + 2
-    } else if (next >= 0xd0 && next <= 0xd7) {
-      restarts.push(n - dataAt)
-      p = ff + 2
-    } else if (next === 0xff) {
-      p = ff + 1
-    } else break
-  }
-  mem.fill(0, n, n + 64) // zero padding: the bit reader's look-ahead sees no stray bits
-
-  const restartsAt = k.put(Int32Array.from(restarts))
-  const descriptors = k.alloc(layout.length * 32)
-  k.i32(descriptors, layout.length * 8).set(layout.flatMap((l, ci) => [comps[ci]!.h, comps[ci]!.v, l.dc, l.ac, l.multi, l.plane, l.stride, 0]))
+  // Entropy-coded data without byte stuffing, straight into the kernels' memory.
+  const dataAt = k.alloc(buf.length - scanStart + PADDING)
+  const data = unstuff(buf, scanStart, k.u8(), dataAt)
+  const restartsAt = k.put(Int32Array.from(data.restarts))
+  const descriptors = k.put(Int32Array.from(layout.flatMap((l, ci) => [comps[ci]!.h, comps[ci]!.v, l.dc, l.ac, l.multi, l.plane, l.stride, 0])))
   let code: number
   try {
-    code = k.k.scan(dataAt, n - dataAt, restartsAt, restarts.length, h.restartInterval, g.mcuX, g.mcuY, descriptors, layout.length)
+    code = k.k.scan(dataAt, data.length, restartsAt, data.restarts.length, h.restartInterval, g.mcuX, g.mcuY, descriptors, layout.length)
   } catch {
     code = 3 // a read past the end of memory: only damaged data gets that far
   }
@@ -425,11 +399,12 @@ function progressiveDc(buf: Uint8Array, h: Header, sos: number, g: Geometry): Dc
         const down = ns === 1 ? Math.ceil(Math.ceil((h.height * comp.v) / g.vmax) / 8) : g.mcuY
         members.push({ plane: planes[ci]!, stride: g.mcuX * comp.h, h: ns === 1 ? 1 : comp.h, v: ns === 1 ? 1 : comp.v, table: table?.single ?? null, across, down })
       }
-      const data = unstuffScan(buf, start)
-      if (typeof data === 'string') return decline(data)
+      if (dcScratch.length < buf.length - start + PADDING) dcScratch = new Uint8Array(Math.max(buf.length - start + PADDING, dcScratch.length * 2))
+      const data = unstuff(buf, start, dcScratch, 0)
+      if (data.end < 0) return decline('damaged or truncated')
       let failed: string | null
       try {
-        failed = decodeDcScan(data.bytes, data.length, data.restarts, h.restartInterval, members, ah, al)
+        failed = decodeDcScan(dcScratch, data.length, data.restarts, h.restartInterval, members, ah, al)
       } catch {
         failed = 'damaged or truncated' // a read past the end of the scratch buffer
       }
@@ -460,32 +435,42 @@ interface DcMember {
   down: number
 }
 
-/** The entropy data from `start` to the next marker, without stuffing; restart markers become offsets. */
-function unstuffScan(buf: Uint8Array, start: number): { bytes: Uint8Array; length: number; restarts: number[]; end: number } | string {
-  if (dcScratch.length < buf.length - start + 8) dcScratch = new Uint8Array(Math.max(buf.length - start + 8, dcScratch.length * 2))
-  const out = dcScratch
+/** Zero bytes after unstuffed entropy data: the bit readers' look-ahead sees no stray bits. */
+const PADDING = 64
+
+/**
+ * Copies the entropy data that starts at `buf[start]` into `out` from `at`, without byte
+ * stuffing, up to the next marker, then PADDING zero bytes (`out` must have room for all of
+ * `buf` after `start` plus those). Restart markers become offsets from `at`. `end` is the
+ * marker's position in `buf`, or -1 when the data runs to the end of `buf` (a truncated file).
+ */
+function unstuff(buf: Uint8Array, start: number, out: Uint8Array, at: number): { length: number; restarts: number[]; end: number } {
   const restarts: number[] = []
-  let n = 0
+  let n = at
   let p = start
+  let end = -1
   for (;;) {
     const ff = buf.indexOf(0xff, p)
-    if (ff < 0 || ff + 1 >= buf.length) return 'damaged or truncated'
-    out.set(buf.subarray(p, ff), n)
-    n += ff - p
+    const stop = ff < 0 ? buf.length : ff
+    out.set(buf.subarray(p, stop), n)
+    n += stop - p
+    if (ff < 0 || ff + 1 >= buf.length) break
     const next = buf[ff + 1]!
     if (next === 0) {
       out[n++] = 0xff
       p = ff + 2
     } else if (next >= 0xd0 && next <= 0xd7) {
-      restarts.push(n)
+      restarts.push(n - at)
       p = ff + 2
     } else if (next === 0xff) {
       p = ff + 1
     } else {
-      out.fill(0, n, n + 8)
-      return { bytes: out, length: n, restarts, end: ff }
+      end = ff
+      break
     }
   }
+  out.fill(0, n, n + PADDING)
+  return { length: n - at, restarts, end }
 }
 
 /** The position of the marker that ends the entropy data starting at `start`, or -1 if there is none. */

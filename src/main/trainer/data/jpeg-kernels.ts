@@ -73,16 +73,6 @@ export class JpegKernels {
     return at
   }
 
-  i16(at: number, length: number): Int16Array {
-    this.u8()
-    return new Int16Array(this.buffer, at, length)
-  }
-
-  i32(at: number, length: number): Int32Array {
-    this.u8()
-    return new Int32Array(this.buffer, at, length)
-  }
-
   private static instance: JpegKernels | null = null
 
   /** This thread's kernels (compiled on the first call: ~1 ms). */
