@@ -30,7 +30,12 @@ export const PreprocessSchema = z.object({
 })
 export type Preprocess = z.infer<typeof PreprocessSchema>
 
+/** Model families (src/main/trainer/model/families). Runs saved before families existed are `dcgan`. */
+export const MODEL_ARCHS = ['dcgan'] as const
+export type ModelArch = (typeof MODEL_ARCHS)[number]
+
 export const ModelSchema = z.object({
+  arch: z.enum(MODEL_ARCHS).default('dcgan'),
   latentDim: int(8, 512).default(128),
   /** Width of the generator's last hidden layer; earlier layers double it (capped at 512). */
   gChannels: int(8, 512).default(64),

@@ -8,7 +8,7 @@ import { latentForSeed } from '../trainer/model/rng'
 import { loadCheckpoint } from '../trainer/run/checkpoint'
 import { readRun } from '../trainer/run/runs'
 import { ensureBackend, generatorWeightsFrom, type GeneratorSource } from './generator'
-import { buildLayersModel, serializeLayersModel } from './layers-model'
+import { serializeLayersModel } from './layers-model'
 import { modelPageHtml } from './page'
 
 export interface ExportModelOptions extends GeneratorSource {
@@ -69,12 +69,12 @@ export async function exportModel(runDir: string, opts: ExportModelOptions = {})
   const run = await readRun(runDir)
   const ckpt = await loadCheckpoint(runDir, opts.checkpoint)
   const useEma = opts.useEma ?? true
-  const { spec, values } = generatorWeightsFrom(ckpt, useEma)
+  const { family, spec, values } = generatorWeightsFrom(ckpt, useEma)
   await ensureBackend(opts)
   const step = ckpt.manifest.step
   const dir = opts.out ?? defaultModelDir(runDir, ckpt.name)
 
-  const model = buildLayersModel(spec, values)
+  const model = family.exportGenerator(spec, values)
   try {
     const latentSource = latentForSeed.toString()
     const metadata = {

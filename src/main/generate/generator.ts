@@ -2,7 +2,9 @@ import * as tf from '@tensorflow/tfjs'
 import type { BackendRequest } from '@shared/config'
 import { StudioError } from '@shared/errors'
 import type { RunJson } from '@shared/runs'
-import { generatorForward, generatorParams, type NetSpec } from '../trainer/model/networks'
+import type { BaseSpec, ModelFamily } from '../trainer/model/family'
+import { familyFor } from '../trainer/model/families'
+import type { Param } from '../trainer/nn/ops'
 import { loadCheckpoint, type LoadedCheckpoint } from '../trainer/run/checkpoint'
 import { readRun } from '../trainer/run/runs'
 import { initBackend } from '../trainer/tf/backends'
@@ -32,7 +34,8 @@ export interface LoadedGenerator {
   run: RunJson
   checkpoint: string
   step: number
-  spec: NetSpec
+  family: ModelFamily
+  spec: BaseSpec
   useEma: boolean
   /** Generator weights by parameter name (`g/...`, without the `ema/` prefix). */
   weights: Record<string, tf.Tensor>
@@ -82,21 +85,20 @@ export function checkTruncation(psi: number): void {
     throw new StudioError('bad-input', `Truncation ψ must be between ${TRUNCATION_MIN} and ${TRUNCATION_MAX} (got ${psi}).`)
 }
 
-export function specOf(config: RunJson['config']): NetSpec {
-  return {
-    resolution: config.preprocess.resolution,
-    latentDim: config.model.latentDim,
-    gChannels: config.model.gChannels,
-    dChannels: config.model.dChannels
-  }
+export function familyOf(config: RunJson['config']): { family: ModelFamily; spec: BaseSpec } {
+  const family = familyFor(config.model.arch)
+  return { family, spec: family.spec(config) }
 }
 
 /** The generator's weights from a loaded checkpoint, checked against the spec its config implies. */
-export function generatorWeightsFrom(ckpt: LoadedCheckpoint, useEma: boolean): { spec: NetSpec; values: Record<string, { shape: number[]; data: Float32Array }> } {
-  const spec = specOf(ckpt.manifest.config)
+export function generatorWeightsFrom(
+  ckpt: LoadedCheckpoint,
+  useEma: boolean
+): { family: ModelFamily; spec: BaseSpec; values: Record<string, { shape: number[]; data: Float32Array }> } {
+  const { family, spec } = familyOf(ckpt.manifest.config)
   const prefix = useEma ? 'ema/' : ''
   const values: Record<string, { shape: number[]; data: Float32Array }> = {}
-  for (const p of generatorParams(spec)) {
+  for (const p of family.generatorParams(spec)) {
     const t = ckpt.tensors[prefix + p.name]
     if (!t)
       throw new StudioError(
@@ -107,7 +109,7 @@ export function generatorWeightsFrom(ckpt: LoadedCheckpoint, useEma: boolean): {
       throw new StudioError('bad-input', `Checkpoint ${ckpt.name}: ${prefix + p.name} has shape ${t.shape.join('×')}, expected ${p.shape.join('×')}.`)
     values[p.name] = t
   }
-  return { spec, values }
+  return { family, spec, values }
 }
 
 /** Loads a run's generator. Unknown run folder or missing checkpoint: a StudioError saying which. */
@@ -115,7 +117,7 @@ export async function loadGenerator(runDir: string, source: GeneratorSource = {}
   const run = await readRun(runDir)
   const ckpt = await loadCheckpoint(runDir, source.checkpoint)
   const useEma = source.useEma ?? true
-  const { spec, values } = generatorWeightsFrom(ckpt, useEma)
+  const { family, spec, values } = generatorWeightsFrom(ckpt, useEma)
   await ensureBackend(source)
   const weights: Record<string, tf.Tensor> = {}
   for (const [name, t] of Object.entries(values)) weights[name] = tf.tensor(t.data, t.shape)
@@ -126,6 +128,7 @@ export async function loadGenerator(runDir: string, source: GeneratorSource = {}
     run,
     checkpoint: ckpt.name,
     step: ckpt.manifest.step,
+    family,
     spec,
     useEma,
     weights,
@@ -135,7 +138,8 @@ export async function loadGenerator(runDir: string, source: GeneratorSource = {}
       const out = new Float32Array(count * size)
       for (let start = 0; start < count; start += BATCH) {
         const n = Math.min(BATCH, count - start)
-        const images = tf.tidy(() => generatorForward(spec, weights, tf.tensor2d(latents.subarray(start * dim, (start + n) * dim), [n, dim])))
+        const lookup = (name: string): Param => ({ name, value: weights[name]! })
+        const images = tf.tidy(() => family.generate(spec, lookup, tf.tensor2d(latents.subarray(start * dim, (start + n) * dim), [n, dim]), null, { training: false }))
         try {
           out.set((await images.data()) as Float32Array, start * size)
         } finally {

@@ -242,13 +242,12 @@ export async function trainRun(opts: TrainRunOptions): Promise<RunJson> {
     }
     const eta = (): number | null => (lastRate > 0 ? ((target - step) * config.batchSize * 1000) / lastRate : null)
     const checkpoint = async (): Promise<void> => {
-      const state = gan!.state()
+      const state = await gan!.state()
       const name = await saveCheckpoint(
         runDir,
         { step, imagesSeen, trainingMs: Math.round(trainingMs), appVersion: APP_VERSION, config, rng: state.rng, gOptStep: state.gOptStep, dOptStep: state.dOptStep },
         state.tensors
       )
-      state.tensors['counters/dSteps']?.dispose()
       await persist({ step, imagesSeen, trainingMs: Math.round(trainingMs), latestCheckpoint: name, latestCheckpointStep: step })
     }
     const diverged = async (): Promise<RunJson> => {

@@ -1,10 +1,10 @@
 import { promises as fsp } from 'node:fs'
 import { join } from 'node:path'
-import * as tf from '@tensorflow/tfjs'
 import { RunConfigSchema, type RunConfig, type RunConfigInput } from '../../../src/shared/config'
 import type { DatasetSummary } from '../../../src/shared/datasets'
 import type { MetricRecord } from '../../../src/shared/runs'
 import { Gan, ganOptionsFromConfig } from '../../../src/main/trainer/model/gan'
+import type { Layout } from '../../../src/main/trainer/model/params'
 import { Rng } from '../../../src/main/trainer/model/rng'
 import { checkpointName, saveCheckpoint } from '../../../src/main/trainer/run/checkpoint'
 import { gridPng } from '../../../src/main/trainer/run/grid'
@@ -64,19 +64,18 @@ function fakeDataset(config: RunConfig): DatasetSummary {
 }
 
 /** Redraws every generator weight at a lively scale (kernels ~ He init, norms around 1). */
-function liven(vars: Record<string, tf.Variable>, rng: Rng): void {
-  for (const [name, v] of Object.entries(vars)) {
+function liven(layout: Layout, target: Float32Array, rng: Rng): void {
+  for (const { name, shape, offset, length } of layout.slots) {
     if (!name.startsWith('g/')) continue
-    const size = v.size
-    const data = new Float32Array(size)
+    const data = new Float32Array(length)
     if (name.endsWith('/kernel')) {
-      const fanIn = v.shape.length === 2 ? v.shape[0]! : (v.shape[0]! * v.shape[1]! * v.shape[3]!) / 4
+      const fanIn = shape.length === 2 ? shape[0]! : (shape[0]! * shape[1]! * shape[3]!) / 4
       rng.fillNormal(data, Math.sqrt((name === 'g/rgb/kernel' ? 0.5 : 2) / fanIn))
     } else if (name.endsWith('/gamma')) {
       rng.fillNormal(data, 0.2)
-      for (let i = 0; i < size; i++) data[i] = data[i]! + 1
+      for (let i = 0; i < length; i++) data[i] = data[i]! + 1
     } else rng.fillNormal(data, 0.1)
-    v.assign(tf.tensor(data, v.shape))
+    target.set(data, offset)
   }
 }
 
@@ -103,17 +102,18 @@ export async function makeTinyRun(
   let last = 0
   try {
     for (const step of steps) {
-      liven(gan.g, rng)
-      liven(gan.gEma, rng)
+      const g = await gan.g.read()
+      liven(gan.g.layout, g.values, rng)
+      liven(gan.g.layout, g.ema!, rng)
+      gan.g.write(g)
       const imagesSeen = step * config.batchSize
       const trainingMs = Math.round((imagesSeen / ips) * 1000)
-      const state = gan.state()
+      const state = await gan.state()
       await saveCheckpoint(
         dir,
         { step, imagesSeen, trainingMs, appVersion: 'test', config, rng: state.rng, gOptStep: step, dOptStep: step },
         state.tensors
       )
-      state.tensors['counters/dSteps']?.dispose()
       const records: MetricRecord[] = []
       for (let s = last + 10; s <= step; s += 10)
         records.push({ step: s, t: Math.round(((s * config.batchSize) / ips) * 1000), imagesSeen: s * config.batchSize, gLoss: 1 + s / 1000, dLoss: 1 - s / 2000, dReal: 0.5, dFake: -0.5, imagesPerSec: ips })

@@ -1,16 +1,13 @@
 import * as tf from '@tensorflow/tfjs'
 import type { RunConfig } from '@shared/config'
-import { Adam } from './adam'
-import { diffAugment, isIdentity, type AugmentPolicy } from './augment'
-import {
-  discriminatorForward,
-  discriminatorParams,
-  generatorForward,
-  generatorParams,
-  initialValue,
-  type NetSpec,
-  type ParamSpec
-} from './networks'
+import { augmentBackward, augmentForward, drawAugment, type AugmentPolicy } from '../nn/augment'
+import { withAutogradOps } from '../nn/kernels'
+import { scaleSamples } from '../nn/ops'
+import { Tape } from '../nn/tape'
+import type { BaseSpec, ModelFamily, Params } from './family'
+import { familyFor } from './families'
+import { hasFastKernels } from '../nn/kernels'
+import { DeviceNet, FlatNet, makeLayout, type NetState } from './params'
 import { latentForSeed, Rng } from './rng'
 import { registerSecondOrderGradients } from './second-order'
 
@@ -24,7 +21,8 @@ export interface StepTensors {
 }
 
 export interface GanOptions {
-  spec: NetSpec
+  family: ModelFamily
+  spec: BaseSpec
   loss: RunConfig['loss']
   optimizer: RunConfig['optimizer']
   augment: AugmentPolicy
@@ -33,13 +31,10 @@ export interface GanOptions {
 }
 
 export function ganOptionsFromConfig(config: RunConfig): GanOptions {
+  const family = familyFor(config.model.arch)
   return {
-    spec: {
-      resolution: config.preprocess.resolution,
-      latentDim: config.model.latentDim,
-      gChannels: config.model.gChannels,
-      dChannels: config.model.dChannels
-    },
+    family,
+    spec: family.spec(config),
     loss: config.loss,
     optimizer: config.optimizer,
     augment: { color: config.augment.color, translation: config.augment.translation, cutout: config.augment.cutout },
@@ -50,7 +45,7 @@ export function ganOptionsFromConfig(config: RunConfig): GanOptions {
 
 /** Everything needed to continue a run exactly: weights, optimizer moments, counters, RNG. */
 export interface GanState {
-  tensors: Record<string, tf.Tensor>
+  tensors: Record<string, { shape: number[]; data: Float32Array }>
   gOptStep: number
   dOptStep: number
   rng: [number, number, number, number]
@@ -65,41 +60,65 @@ export function emaDecayAt(decay: number, step: number): number {
   return Math.min(decay, (1 + step) / (10 + step))
 }
 
-function makeVariables(params: ParamSpec[], rng: Rng, trainable: boolean): Record<string, tf.Variable> {
-  const out: Record<string, tf.Variable> = {}
-  tf.tidy(() => {
-    for (const p of params) out[p.name] = tf.variable(tf.tensor(initialValue(p, rng), p.shape), trainable)
-  })
-  return out
+/** Per-logit loss gradients (already divided by the number of logits) and the loss values. */
+interface LossTerms {
+  dReal: tf.Tensor
+  dFakeForD: tf.Tensor
+  dFakeForG: tf.Tensor
+  gLoss: tf.Scalar
+  dLoss: tf.Scalar
+}
+
+function adversarialLosses(type: RunConfig['loss']['type'], real: tf.Tensor, fake: tf.Tensor): LossTerms {
+  const nr = real.size
+  const nf = fake.size
+  if (type === 'hinge') {
+    return {
+      dReal: tf.div(tf.neg(tf.cast(tf.less(real, 1), 'float32')), nr),
+      dFakeForD: tf.div(tf.cast(tf.greater(fake, -1), 'float32'), nf),
+      dFakeForG: tf.fill(fake.shape, -1 / nf),
+      gLoss: tf.neg(tf.mean(fake)),
+      dLoss: tf.add(tf.mean(tf.relu(tf.sub(1, real))), tf.mean(tf.relu(tf.add(1, fake))))
+    }
+  }
+  return {
+    dReal: tf.div(tf.neg(tf.sigmoid(tf.neg(real))), nr),
+    dFakeForD: tf.div(tf.sigmoid(fake), nf),
+    dFakeForG: tf.div(tf.neg(tf.sigmoid(tf.neg(fake))), nf),
+    gLoss: tf.mean(tf.softplus(tf.neg(fake))),
+    dLoss: tf.add(tf.mean(tf.softplus(tf.neg(real))), tf.mean(tf.softplus(fake)))
+  }
 }
 
 /**
- * A generator, a discriminator, an EMA copy of the generator and two Adam optimizers; one
- * `trainStep` updates G then D. Pure tfjs, no I/O: the training loop owns data, logging and files.
+ * A model family's generator and discriminator, their Adam optimizers and the generator's moving
+ * average. One `trainStep` computes both networks' gradients from one forward pass of each (the
+ * generated batch goes through D once; D's and G's gradients share it) and then updates G, the
+ * EMA and D. Pure computation, no I/O: the training loop owns data, logging and files.
  */
 export class Gan {
-  readonly spec: NetSpec
+  readonly family: ModelFamily
+  readonly spec: BaseSpec
   readonly rng: Rng
-  readonly g: Record<string, tf.Variable>
-  readonly d: Record<string, tf.Variable>
-  readonly gEma: Record<string, tf.Variable>
-  readonly gOpt: Adam
-  readonly dOpt: Adam
+  readonly g: NetState
+  readonly d: NetState
   private dSteps = 0
 
   constructor(readonly options: GanOptions) {
     registerSecondOrderGradients()
+    this.family = options.family
     this.spec = options.spec
     this.rng = new Rng(options.seed)
-    this.g = makeVariables(generatorParams(this.spec), this.rng, true)
-    this.d = makeVariables(discriminatorParams(this.spec), this.rng, true)
-    this.gEma = {}
-    tf.tidy(() => {
-      for (const [name, v] of Object.entries(this.g)) this.gEma[name] = tf.variable(v.clone(), false)
-    })
     const o = options.optimizer
-    this.gOpt = new Adam(o.gLr, o.gBeta1, o.gBeta2)
-    this.dOpt = new Adam(o.dLr, o.dBeta1, o.dBeta2)
+    const gSpecs = this.family.generatorParams(this.spec)
+    const dSpecs = this.family.discriminatorParams(this.spec)
+    // Backends whose tensors live in CPU memory update flat arrays; GPU backends keep state on the device.
+    const make = (layout: ReturnType<typeof makeLayout>, adam: { lr: number; beta1: number; beta2: number }, ema: boolean): NetState =>
+      hasFastKernels() ? new FlatNet(layout, adam, ema) : new DeviceNet(layout, adam, ema)
+    this.g = make(makeLayout(gSpecs), { lr: o.gLr, beta1: o.gBeta1, beta2: o.gBeta2 }, true)
+    this.d = make(makeLayout(dSpecs), { lr: o.dLr, beta1: o.dBeta1, beta2: o.dBeta2 }, false)
+    this.g.init(gSpecs, this.rng)
+    this.d.init(dSpecs, this.rng)
   }
 
   /** Latents drawn from the training RNG. */
@@ -108,85 +127,145 @@ export class Gan {
     return tf.tensor2d(z, [batch, this.spec.latentDim])
   }
 
-  private augment(x: tf.Tensor4D): tf.Tensor4D {
-    return isIdentity(this.options.augment) ? x : diffAugment(x, this.options.augment, this.rng)
-  }
-
-  private gLossFrom(fakeLogits: tf.Tensor1D): tf.Scalar {
-    return this.options.loss.type === 'hinge' ? tf.neg(tf.mean(fakeLogits)) : tf.mean(tf.softplus(tf.neg(fakeLogits)))
-  }
-
-  private dLossFrom(realLogits: tf.Tensor1D, fakeLogits: tf.Tensor1D): tf.Scalar {
-    if (this.options.loss.type === 'hinge') {
-      return tf.add(tf.mean(tf.relu(tf.sub(1, realLogits))), tf.mean(tf.relu(tf.add(1, fakeLogits))))
-    }
-    return tf.add(tf.mean(tf.softplus(tf.neg(realLogits))), tf.mean(tf.softplus(fakeLogits)))
+  /** A lookup over both networks' current parameters. */
+  private params(): Params {
+    const g = this.g.lookup()
+    const d = this.d.lookup()
+    return (name) => (name.startsWith('g/') ? g(name) : d(name))
   }
 
   /**
-   * One generator step, then one discriminator step on the same generated batch (so G runs
-   * forward once per iteration). `real` is NHWC in [-1, 1]; it is not disposed here.
+   * Gradients of one step, flat in each network's layout, and the step's scalars. Draws this
+   * step's latents and augmentations from the RNG. `real` is NHWC in [-1, 1]; not disposed.
    */
-  trainStep(real: tf.Tensor4D): StepTensors {
+  computeGradients(real: tf.Tensor4D): { gGrads: Map<string, tf.Tensor>; dGrads: Map<string, tf.Tensor>; scalars: StepTensors } {
     const batch = real.shape[0]
+    const size = real.shape[1]
     const z = this.randomLatents(batch)
-    const spec = this.spec
-
-    // Generator: maximise D's belief that its images are real.
-    let fake: tf.Tensor4D | null = null
-    const gStep = tf.variableGrads(() => {
-      const generated = generatorForward(spec, this.g, z)
-      fake = tf.keep(generated)
-      return this.gLossFrom(discriminatorForward(spec, this.d, this.augment(generated)))
-    }, Object.values(this.g))
-    this.gOpt.apply(this.g, gStep.grads)
-    tf.dispose(gStep.grads)
-    this.updateEma()
-
-    // Discriminator: real → high, generated → low; optional lazy R1 on reals.
+    const policy = this.options.augment
+    const augFake = drawAugment(policy, batch, size, this.rng)
+    const augReal = drawAugment(policy, batch, size, this.rng)
     this.dSteps += 1
     const { r1Gamma, r1Every } = this.options.loss
     const applyR1 = r1Gamma > 0 && this.dSteps % r1Every === 0
-    let dReal: tf.Scalar | null = null
-    let dFake: tf.Scalar | null = null
-    let r1: tf.Scalar | null = null
-    const fakeDetached = fake as unknown as tf.Tensor4D
-    const dStep = tf.variableGrads(() => {
-      const realIn = this.augment(real)
-      const realLogits = discriminatorForward(spec, this.d, realIn)
-      const fakeLogits = discriminatorForward(spec, this.d, this.augment(fakeDetached))
-      dReal = tf.keep(tf.mean(realLogits))
-      dFake = tf.keep(tf.mean(fakeLogits))
-      let loss = this.dLossFrom(realLogits, fakeLogits)
-      if (applyR1) {
-        const gradX = tf.grad((x: tf.Tensor) => tf.sum(discriminatorForward(spec, this.d, x as tf.Tensor4D)))(realIn)
-        const penalty: tf.Scalar = tf.mean(tf.sum(tf.square(gradX), [1, 2, 3]))
-        r1 = tf.keep(penalty)
-        loss = tf.add(loss, tf.mul(penalty, (r1Gamma / 2) * r1Every))
-      }
-      return loss
-    }, Object.values(this.d))
-    this.dOpt.apply(this.d, dStep.grads)
-    tf.dispose(dStep.grads)
-    tf.dispose([z, fakeDetached])
+    const family = this.family
+    const spec = this.spec
+    const isD = (n: string): boolean => n.startsWith('d/')
+    const isG = (n: string): boolean => n.startsWith('g/')
 
-    return { gLoss: gStep.value, dLoss: dStep.value, dReal: dReal!, dFake: dFake!, r1 }
-  }
-
-  private updateEma(): void {
-    const { enabled } = this.options.ema
-    const decay = emaDecayAt(this.options.ema.decay, this.gOpt.step)
+    const gGrads = new Map<string, tf.Tensor>()
+    const dGrads = new Map<string, tf.Tensor>()
+    let scalars: StepTensors | null = null
     tf.tidy(() => {
-      for (const [name, v] of Object.entries(this.g)) {
-        const ema = this.gEma[name]!
-        ema.assign(enabled ? tf.add(tf.mul(ema, decay), tf.mul(v, 1 - decay)) : v)
+      const p = this.params()
+      // Generator forward, recorded.
+      const tapeG = new Tape()
+      const fake = family.generate(spec, p, z, tapeG, { training: true })
+      const fakeIn = augmentForward(fake, augFake)
+      // Discriminator on generated images (one forward for both networks' gradients).
+      const tapeF = new Tape()
+      tapeF.watch(fakeIn)
+      const outF = family.discriminate(spec, p, fakeIn, tapeF, false)
+      // Discriminator on real images.
+      const realIn = augmentForward(real, augReal)
+      const tapeR = new Tape()
+      const outR = family.discriminate(spec, p, realIn, tapeR, true)
+
+      const loss = adversarialLosses(this.options.loss.type, outR.logits, outF.logits)
+      const extra = family.extraDiscriminatorLoss?.(spec, realIn, outR, this.rng) ?? null
+      tapeR.backward([[outR.logits, loss.dReal], ...(extra?.seeds ?? [])], { params: isD })
+
+      let dFakeIn: tf.Tensor
+      if (family.perSampleDiscriminator) {
+        // One pass from ones: D's parameters weight each image by ∂L_D/∂logit, the input gradient
+        // is scaled afterwards by ∂L_G/∂logit (exact: D mixes no samples).
+        const grads = tapeF.backward([[outF.logits, tf.onesLike(outF.logits)]], { params: isD, sampleWeights: tf.reshape(loss.dFakeForD, [batch]) as tf.Tensor1D })
+        dFakeIn = scaleSamples(grads.get(fakeIn.id)!, tf.reshape(loss.dFakeForG, [batch]) as tf.Tensor1D)
+      } else {
+        tapeF.backward([[outF.logits, loss.dFakeForD]], { params: isD, rootGrads: false })
+        dFakeIn = tapeF.backward([[outF.logits, loss.dFakeForG]], { params: () => false }).get(fakeIn.id)!
+      }
+      const dFake = augmentBackward(dFakeIn as tf.Tensor4D, augFake)
+      tapeG.backward([[fake, dFake]], { params: isG })
+
+      const dParams = new Map<string, tf.Tensor>(tapeF.paramGrads)
+      for (const [n, gr] of tapeR.paramGrads) dParams.set(n, dParams.has(n) ? tf.add(dParams.get(n)!, gr) : gr)
+
+      let r1: tf.Scalar | null = null
+      if (applyR1) {
+        const { value, grads } = this.r1Gradients(realIn)
+        r1 = value
+        for (const [n, gr] of grads) dParams.set(n, dParams.has(n) ? tf.add(dParams.get(n)!, gr) : gr)
+      }
+      for (const [n, gr] of tapeG.paramGrads) gGrads.set(n, tf.keep(gr))
+      for (const [n, gr] of dParams) dGrads.set(n, tf.keep(gr))
+      const dLoss = extra ? tf.add(loss.dLoss, extra.value) : loss.dLoss
+      scalars = {
+        gLoss: tf.keep(loss.gLoss),
+        dLoss: tf.keep(dLoss as tf.Scalar),
+        dReal: tf.keep(tf.mean(outR.logits) as tf.Scalar),
+        dFake: tf.keep(tf.mean(outF.logits) as tf.Scalar),
+        r1: r1 ? tf.keep(r1) : null
       }
     })
+    z.dispose()
+    return { gGrads, dGrads, scalars: scalars! }
+  }
+
+  /**
+   * Lazy R1 on real images: (γ/2)·E‖∇ₓD(x)‖², weighted by how rarely it runs. Its gradient is a
+   * gradient of a gradient, so it goes through tfjs' autograd on plain tf ops.
+   */
+  private r1Gradients(realIn: tf.Tensor4D): { value: tf.Scalar; grads: Map<string, tf.Tensor> } {
+    const { r1Gamma, r1Every } = this.options.loss
+    const names = this.d.layout.slots.map((s) => s.name)
+    const lookup = this.d.lookup()
+    const xs = names.map((n) => lookup(n).value)
+    // The engine's own gradients call: unlike tf.grads it allows parameters the penalty does not
+    // depend on (the last layer's bias), which get no gradient.
+    const engine = tf.engine() as unknown as {
+      gradients(f: () => tf.Tensor, xs: tf.Tensor[], dy?: tf.Tensor, allowNoGradients?: boolean): { value: tf.Tensor; grads: (tf.Tensor | null)[] }
+    }
+    const result = withAutogradOps(() =>
+      engine.gradients(
+        () => {
+          const gx = tf.grad((x: tf.Tensor) => tf.sum(this.family.discriminate(this.spec, lookup, x as tf.Tensor4D, null, false).logits))(realIn)
+          return tf.mean(tf.sum(tf.square(gx), [1, 2, 3]))
+        },
+        xs,
+        undefined,
+        true
+      )
+    )
+    const scale = (r1Gamma / 2) * r1Every
+    const grads = new Map<string, tf.Tensor>()
+    names.forEach((n, i) => {
+      const g = result.grads[i]
+      if (g) grads.set(n, tf.mul(g, scale))
+    })
+    const value = result.value as tf.Scalar
+    return { value, grads }
+  }
+
+  /** Applies one step's gradients: G, then its moving average, then D. Disposes the gradients. */
+  applyGradients(gGrads: Map<string, tf.Tensor>, dGrads: Map<string, tf.Tensor>): void {
+    const { enabled, decay } = this.options.ema
+    this.g.apply(gGrads, enabled ? emaDecayAt(decay, this.g.step + 1) : 0)
+    this.d.apply(dGrads, null)
+    tf.dispose([...gGrads.values(), ...dGrads.values()])
+  }
+
+  /** One training step. */
+  trainStep(real: tf.Tensor4D): StepTensors {
+    const { gGrads, dGrads, scalars } = this.computeGradients(real)
+    this.applyGradients(gGrads, dGrads)
+    return scalars
   }
 
   /** Images in [-1, 1] from the EMA generator (or the raw one) for the given latents. */
   generate(z: tf.Tensor2D, useEma = true): tf.Tensor4D {
-    return tf.tidy(() => generatorForward(this.spec, useEma ? this.gEma : this.g, z))
+    const p = this.g.lookup(useEma)
+    return tf.tidy(() => this.family.generate(this.spec, p, z, null, { training: false }))
   }
 
   /** Latents for fixed seeds: one seed, one image, in every run and every tool. */
@@ -197,49 +276,60 @@ export class Gan {
     return tf.tensor2d(flat, [seeds.length, dim])
   }
 
-  state(): GanState {
-    const tensors: Record<string, tf.Tensor> = {}
-    for (const [k, v] of Object.entries(this.g)) tensors[k] = v
-    for (const [k, v] of Object.entries(this.d)) tensors[k] = v
-    for (const [k, v] of Object.entries(this.gEma)) tensors[`ema/${k}`] = v
-    for (const [k, v] of Object.entries(this.gOpt.state())) tensors[`opt/${k}`] = v
-    for (const [k, v] of Object.entries(this.dOpt.state())) tensors[`opt/${k}`] = v
-    tensors['counters/dSteps'] = tf.scalar(this.dSteps) // disposed by the caller after saving
-    return { tensors, gOptStep: this.gOpt.step, dOptStep: this.dOpt.step, rng: this.rng.getState() }
+  /** Named arrays for a checkpoint (copies). */
+  async state(): Promise<GanState> {
+    const tensors: GanState['tensors'] = {}
+    const g = await this.g.read()
+    const d = await this.d.read()
+    for (const s of this.g.layout.slots) {
+      const part = (a: Float32Array): { shape: number[]; data: Float32Array } => ({ shape: s.shape, data: a.slice(s.offset, s.offset + s.length) })
+      tensors[s.name] = part(g.values)
+      tensors[`ema/${s.name}`] = part(g.ema!)
+      tensors[`opt/${s.name}/m`] = part(g.m)
+      tensors[`opt/${s.name}/v`] = part(g.v)
+    }
+    for (const s of this.d.layout.slots) {
+      const part = (a: Float32Array): { shape: number[]; data: Float32Array } => ({ shape: s.shape, data: a.slice(s.offset, s.offset + s.length) })
+      tensors[s.name] = part(d.values)
+      tensors[`opt/${s.name}/m`] = part(d.m)
+      tensors[`opt/${s.name}/v`] = part(d.v)
+    }
+    tensors['counters/dSteps'] = { shape: [], data: Float32Array.of(this.dSteps) }
+    return { tensors, gOptStep: this.g.step, dOptStep: this.d.step, rng: this.rng.getState() }
   }
 
   /** Restores weights, EMA, optimizer moments and RNG; shapes must match this model's config. */
-  load(state: { tensors: Record<string, { shape: number[]; data: Float32Array }>; gOptStep: number; dOptStep: number; rng: [number, number, number, number] }): void {
-    const get = (key: string, like: tf.Variable): tf.Tensor => {
-      const t = state.tensors[key]
-      if (!t) throw new Error(`checkpoint is missing ${key}`)
-      if (t.shape.join('x') !== like.shape.join('x'))
-        throw new Error(`checkpoint ${key} has shape ${t.shape.join('×')}, the model expects ${like.shape.join('×')}`)
-      return tf.tensor(t.data, t.shape)
-    }
-    tf.tidy(() => {
-      for (const [k, v] of Object.entries(this.g)) v.assign(get(k, v))
-      for (const [k, v] of Object.entries(this.d)) v.assign(get(k, v))
-      for (const [k, v] of Object.entries(this.gEma)) v.assign(get(`ema/${k}`, v))
-    })
-    const optTensors = (prefix: 'g/' | 'd/'): Record<string, tf.Tensor> => {
-      const out: Record<string, tf.Tensor> = {}
-      for (const [k, t] of Object.entries(state.tensors))
-        if (k.startsWith(`opt/${prefix}`)) out[k.slice(4)] = tf.tensor(t.data, t.shape)
+  load(state: GanState): void {
+    const unpack = (net: NetState, withEma: boolean) => {
+      const size = net.layout.size
+      const out = { values: new Float32Array(size), m: new Float32Array(size), v: new Float32Array(size), ema: withEma ? new Float32Array(size) : null }
+      const copy = (key: string, shape: number[], dst: Float32Array, offset: number, required: boolean): void => {
+        const t = state.tensors[key]
+        if (!t) {
+          if (required) throw new Error(`checkpoint is missing ${key}`)
+          return
+        }
+        if (t.shape.join('x') !== shape.join('x')) throw new Error(`checkpoint ${key} has shape ${t.shape.join('×')}, the model expects ${shape.join('×')}`)
+        dst.set(t.data, offset)
+      }
+      for (const s of net.layout.slots) {
+        copy(s.name, s.shape, out.values, s.offset, true)
+        if (out.ema) copy(`ema/${s.name}`, s.shape, out.ema, s.offset, true)
+        copy(`opt/${s.name}/m`, s.shape, out.m, s.offset, false)
+        copy(`opt/${s.name}/v`, s.shape, out.v, s.offset, false)
+      }
       return out
     }
-    const gOpt = optTensors('g/')
-    const dOpt = optTensors('d/')
-    this.gOpt.load(state.gOptStep, gOpt)
-    this.dOpt.load(state.dOptStep, dOpt)
-    tf.dispose([...Object.values(gOpt), ...Object.values(dOpt)])
+    this.g.write(unpack(this.g, true))
+    this.d.write(unpack(this.d, false))
+    this.g.step = state.gOptStep
+    this.d.step = state.dOptStep
     this.dSteps = state.tensors['counters/dSteps']?.data[0] ?? state.dOptStep
     this.rng.setState(state.rng)
   }
 
   dispose(): void {
-    tf.dispose([...Object.values(this.g), ...Object.values(this.d), ...Object.values(this.gEma)])
-    this.gOpt.dispose()
-    this.dOpt.dispose()
+    this.g.dispose()
+    this.d.dispose()
   }
 }

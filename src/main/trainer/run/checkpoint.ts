@@ -45,10 +45,10 @@ const CHECKPOINT_DIR = /^step-(\d{6,})$/
 export async function saveCheckpoint(
   runDir: string,
   meta: Omit<CheckpointManifest, 'tensors' | 'byteLength' | 'sha256' | 'formatVersion' | 'createdAt'>,
-  tensors: Record<string, tf.Tensor>
+  tensors: Record<string, tf.Tensor | { shape: number[]; data: Float32Array }>
 ): Promise<string> {
   const entries = Object.entries(tensors).sort(([a], [b]) => a.localeCompare(b))
-  const datas = await Promise.all(entries.map(([, t]) => t.data() as Promise<Float32Array>))
+  const datas = await Promise.all(entries.map(async ([, t]) => (typeof t.data === 'function' ? ((await (t as tf.Tensor).data()) as Float32Array) : t.data)))
   let total = 0
   const layout = entries.map(([name, t], i) => {
     const length = datas[i]!.length

@@ -1,8 +1,9 @@
 import * as tf from '@tensorflow/tfjs'
 import { beforeAll, describe, expect, it } from 'vitest'
 import { RunConfigSchema, type RunConfigInput } from '@shared/config'
+import { discriminatorChannels, generatorChannels, type DcganSpec } from '../../../../src/main/trainer/model/families/dcgan'
+import { familyFor } from '../../../../src/main/trainer/model/families'
 import { emaDecayAt, Gan, ganOptionsFromConfig, type StepTensors } from '../../../../src/main/trainer/model/gan'
-import { discriminatorChannels, discriminatorForward, generatorChannels, generatorForward } from '../../../../src/main/trainer/model/networks'
 import { useWasm } from '../../../helpers/backend'
 
 const tiny = (over: Partial<RunConfigInput> = {}): Gan =>
@@ -18,27 +19,28 @@ async function read(s: StepTensors): Promise<number[]> {
   return vals.map((v) => v[0]!)
 }
 
-async function weights(gan: Gan): Promise<number[]> {
-  const out: number[] = []
-  for (const v of [...Object.values(gan.g), ...Object.values(gan.d)]) out.push(...(await v.data()).slice(0, 16))
-  return out
+const weights = async (gan: Gan): Promise<number[]> => {
+  const [g, d] = [await gan.g.read(), await gan.d.read()]
+  return [...g.values.slice(0, 64), ...d.values.slice(0, 64), ...d.values.slice(-64)]
 }
 
 beforeAll(useWasm)
 
-describe('networks', () => {
-  it.each([32, 64, 128])('follow the resolution (%i px)', (resolution) => {
-    const spec = { resolution, latentDim: 16, gChannels: 8, dChannels: 8 }
+describe('dcgan family', () => {
+  it.each([32, 64, 128])('follows the resolution (%i px)', (resolution) => {
+    const config = RunConfigSchema.parse({ source: '/x', preprocess: { resolution }, model: { latentDim: 16, gChannels: 8, dChannels: 8 } })
+    const family = familyFor('dcgan')
+    const spec = family.spec(config) as DcganSpec
     const stages = Math.log2(resolution) - 2
     expect(generatorChannels(spec)).toHaveLength(stages)
     expect(discriminatorChannels(spec)).toHaveLength(stages)
-    const gan = new Gan({ ...ganOptionsFromConfig(RunConfigSchema.parse({ source: '/x' })), spec })
-    const images = tf.tidy(() => generatorForward(spec, gan.g, tf.ones([2, 16])))
+    const gan = new Gan(ganOptionsFromConfig(config))
+    const images = gan.generate(tf.ones([2, 16]))
     expect(images.shape).toEqual([2, resolution, resolution, 3])
     const [min, max] = [images.min().dataSync()[0]!, images.max().dataSync()[0]!]
     expect(min).toBeGreaterThanOrEqual(-1)
     expect(max).toBeLessThanOrEqual(1)
-    const logits = tf.tidy(() => discriminatorForward(spec, gan.d, images))
+    const logits = tf.tidy(() => family.discriminate(spec, gan.d.lookup(), images, null, false).logits)
     expect(logits.shape).toEqual([2])
     tf.dispose([images, logits])
     gan.dispose()
@@ -48,15 +50,16 @@ describe('networks', () => {
 describe('Gan', () => {
   it('updates every parameter of G and D, and moves the EMA towards G', async () => {
     const gan = tiny({ ema: { decay: 0.5 } })
-    const snap = (vars: Record<string, tf.Variable>) => Object.fromEntries(Object.entries(vars).map(([k, v]) => [k, Array.from(v.dataSync())]))
-    const g0 = snap(gan.g)
-    const d0 = snap(gan.d)
+    const perParam = (values: Float32Array, net: typeof gan.g) => Object.fromEntries(net.layout.slots.map((s) => [s.name, Array.from(values.subarray(s.offset, s.offset + s.length))]))
+    const g0 = perParam((await gan.g.read()).values, gan.g)
+    const d0 = perParam((await gan.d.read()).values, gan.d)
     const real = realBatch()
     await read(gan.trainStep(real))
-    for (const [k, v] of Object.entries(snap(gan.g))) expect(v, k).not.toEqual(g0[k])
-    for (const [k, v] of Object.entries(snap(gan.d))) expect(v, k).not.toEqual(d0[k])
-    const g1 = snap(gan.g)['g/rgb/kernel']!
-    const ema = snap(gan.gEma)['g/rgb/kernel']!
+    const [g, d] = [await gan.g.read(), await gan.d.read()]
+    for (const [k, v] of Object.entries(perParam(g.values, gan.g))) expect(v, k).not.toEqual(g0[k])
+    for (const [k, v] of Object.entries(perParam(d.values, gan.d))) expect(v, k).not.toEqual(d0[k])
+    const g1 = perParam(g.values, gan.g)['g/rgb/kernel']!
+    const ema = perParam(g.ema!, gan.g)['g/rgb/kernel']!
     const b = emaDecayAt(0.5, 1)
     expect(b).toBeCloseTo(2 / 11, 9)
     ema.forEach((e, i) => expect(e).toBeCloseTo(b * g0['g/rgb/kernel']![i]! + (1 - b) * g1[i]!, 6))
@@ -79,7 +82,7 @@ describe('Gan', () => {
 
   it('is reproducible: the same seed gives the same losses and weights', async () => {
     const run = async (seed: number): Promise<{ losses: number[]; w: number[] }> => {
-      const gan = tiny({ seed, augment: { xflip: true, translation: true } })
+      const gan = tiny({ seed, augment: { xflip: true, translation: true, color: true, cutout: true } })
       const real = realBatch()
       const losses: number[] = []
       for (let i = 0; i < 3; i++) losses.push(...(await read(gan.trainStep(real))))
@@ -99,14 +102,7 @@ describe('Gan', () => {
     const real = realBatch()
     const a = tiny({ seed: 9, loss: { type: 'hinge' } })
     await read(a.trainStep(real))
-    const state = a.state()
-    const snapshot = {
-      tensors: Object.fromEntries(await Promise.all(Object.entries(state.tensors).map(async ([k, t]) => [k, { shape: t.shape, data: (await t.data()) as Float32Array }] as const))),
-      gOptStep: state.gOptStep,
-      dOptStep: state.dOptStep,
-      rng: state.rng
-    }
-    state.tensors['counters/dSteps']!.dispose()
+    const snapshot = await a.state()
     const expected = await read(a.trainStep(real))
     const b = tiny({ seed: 1234, loss: { type: 'hinge' } })
     b.load(snapshot)

@@ -1,0 +1,176 @@
+import * as tf from '@tensorflow/tfjs'
+import type { RunConfig } from '@shared/config'
+import * as ops from '../../../nn/ops'
+import type { Tape } from '../../../nn/tape'
+import type { BaseSpec, DiscriminatorOutput, FamilyCost, ModelFamily, Params, ParamSpec } from '../../family'
+
+/**
+ * DCGAN whose depth follows the resolution.
+ *
+ * Generator: z → dense → 4×4×c0 → channel norm → ReLU → [4×4 stride-2 transposed conv → channel
+ * norm → ReLU]… → 4×4 stride-2 transposed conv to RGB → tanh. The norm is over each pixel's
+ * channels, not the batch, so one seed gives one image whatever else is in the batch.
+ * Discriminator: [4×4 stride-2 conv → LeakyReLU 0.2]… down to 4×4 → dense → one logit.
+ */
+
+export interface DcganSpec extends BaseSpec {
+  gChannels: number
+  dChannels: number
+}
+
+const MAX_CHANNELS = 512
+
+export function stagesFor(resolution: number): number {
+  const n = Math.log2(resolution) - 2
+  if (!Number.isInteger(n) || n < 1) throw new Error(`Unsupported resolution ${resolution}`)
+  return n
+}
+
+/** Channels of the generator's feature maps at 4×4, 8×8, … (one entry per hidden stage). */
+export function generatorChannels(spec: DcganSpec): number[] {
+  const n = stagesFor(spec.resolution)
+  return Array.from({ length: n }, (_, i) => Math.min(spec.gChannels * 2 ** (n - 1 - i), MAX_CHANNELS))
+}
+
+/** Channels after each discriminator conv (at R/2, R/4, …, 4). */
+export function discriminatorChannels(spec: DcganSpec): number[] {
+  const n = stagesFor(spec.resolution)
+  return Array.from({ length: n }, (_, i) => Math.min(spec.dChannels * 2 ** i, MAX_CHANNELS))
+}
+
+function generatorParams(spec: DcganSpec): ParamSpec[] {
+  const ch = generatorChannels(spec)
+  const c0 = ch[0]!
+  const params: ParamSpec[] = [
+    { name: 'g/dense/kernel', shape: [spec.latentDim, 16 * c0], init: 'normal' },
+    { name: 'g/dense/bias', shape: [16 * c0], init: 'zeros' },
+    { name: 'g/norm0/gamma', shape: [c0], init: 'ones' },
+    { name: 'g/norm0/beta', shape: [c0], init: 'zeros' }
+  ]
+  for (let i = 1; i < ch.length; i++) {
+    // conv2dTranspose filters are [h, w, outChannels, inChannels]
+    params.push({ name: `g/up${i}/kernel`, shape: [4, 4, ch[i]!, ch[i - 1]!], init: 'normal' })
+    params.push({ name: `g/up${i}/bias`, shape: [ch[i]!], init: 'zeros' })
+    params.push({ name: `g/norm${i}/gamma`, shape: [ch[i]!], init: 'ones' })
+    params.push({ name: `g/norm${i}/beta`, shape: [ch[i]!], init: 'zeros' })
+  }
+  params.push({ name: 'g/rgb/kernel', shape: [4, 4, 3, ch[ch.length - 1]!], init: 'normal' })
+  params.push({ name: 'g/rgb/bias', shape: [3], init: 'zeros' })
+  return params
+}
+
+function discriminatorParams(spec: DcganSpec): ParamSpec[] {
+  const ch = discriminatorChannels(spec)
+  const params: ParamSpec[] = []
+  let inC = 3
+  ch.forEach((c, i) => {
+    params.push({ name: `d/conv${i}/kernel`, shape: [4, 4, inC, c], init: 'normal' })
+    params.push({ name: `d/conv${i}/bias`, shape: [c], init: 'zeros' })
+    inC = c
+  })
+  params.push({ name: 'd/out/kernel', shape: [16 * inC, 1], init: 'normal' })
+  params.push({ name: 'd/out/bias', shape: [1], init: 'zeros' })
+  return params
+}
+
+function generate(spec: DcganSpec, p: Params, z: tf.Tensor2D, tape: Tape | null): tf.Tensor4D {
+  const ch = generatorChannels(spec)
+  const batch = z.shape[0]
+  const h = ops.dense(tape, z, p('g/dense/kernel'), p('g/dense/bias'))
+  let x = ops.reshape<tf.Rank.R4>(tape, h, [batch, 4, 4, ch[0]!])
+  x = ops.activation(tape, ops.channelNorm(tape, x, p('g/norm0/gamma'), p('g/norm0/beta')), 'relu') as tf.Tensor4D
+  for (let i = 1; i < ch.length; i++) {
+    x = ops.conv2dTranspose(tape, x, p(`g/up${i}/kernel`), p(`g/up${i}/bias`))
+    x = ops.activation(tape, ops.channelNorm(tape, x, p(`g/norm${i}/gamma`), p(`g/norm${i}/beta`)), 'relu') as tf.Tensor4D
+  }
+  return ops.conv2dTranspose(tape, x, p('g/rgb/kernel'), p('g/rgb/bias'), { act: 'tanh' })
+}
+
+function discriminate(spec: DcganSpec, p: Params, x: tf.Tensor4D, tape: Tape | null): DiscriminatorOutput {
+  const ch = discriminatorChannels(spec)
+  let h = x
+  for (let i = 0; i < ch.length; i++) h = ops.conv2d(tape, h, p(`d/conv${i}/kernel`), p(`d/conv${i}/bias`), { stride: 2, pad: 1, act: 'leakyrelu' })
+  const flat = ops.reshape<tf.Rank.R2>(tape, h, [x.shape[0], -1])
+  const logit = ops.dense(tape, flat, p('d/out/kernel'), p('d/out/bias'))
+  return { logits: ops.reshape<tf.Rank.R1>(tape, logit, [x.shape[0]]), extras: {} }
+}
+
+/**
+ * The generator as a sequential tfjs layers model: dense → reshape → layerNormalization(axis −1)
+ * → relu → [conv2dTranspose 4×4 s2 same → layerNormalization → relu]… → conv2dTranspose to RGB,
+ * tanh. The weight layouts are the same as the trainer's, so weights copy over as they are.
+ */
+function exportGenerator(spec: DcganSpec, values: Record<string, { shape: number[]; data: Float32Array }>): tf.LayersModel {
+  const ch = generatorChannels(spec)
+  const c0 = ch[0]!
+  const model = tf.sequential({ name: 'gan_studio_generator' })
+  const norm = (i: number): tf.layers.Layer => tf.layers.layerNormalization({ axis: -1, epsilon: ops.NORM_EPSILON, name: `norm${i}` })
+  const relu = (i: number): tf.layers.Layer => tf.layers.activation({ activation: 'relu', name: `relu${i}` })
+  model.add(tf.layers.dense({ inputShape: [spec.latentDim], units: 16 * c0, name: 'dense' }))
+  model.add(tf.layers.reshape({ targetShape: [4, 4, c0], name: 'reshape' }))
+  model.add(norm(0))
+  model.add(relu(0))
+  for (let i = 1; i < ch.length; i++) {
+    model.add(tf.layers.conv2dTranspose({ filters: ch[i]!, kernelSize: 4, strides: 2, padding: 'same', name: `up${i}` }))
+    model.add(norm(i))
+    model.add(relu(i))
+  }
+  model.add(tf.layers.conv2dTranspose({ filters: 3, kernelSize: 4, strides: 2, padding: 'same', activation: 'tanh', name: 'rgb' }))
+  const t = (name: string): tf.Tensor => {
+    const v = values[name]
+    if (!v) throw new Error(`generator weight ${name} is missing`)
+    return tf.tensor(v.data, v.shape)
+  }
+  const assign = (layer: string, names: string[]): void => {
+    const tensors = names.map(t)
+    model.getLayer(layer).setWeights(tensors)
+    tf.dispose(tensors)
+  }
+  assign('dense', ['g/dense/kernel', 'g/dense/bias'])
+  for (let i = 0; i < ch.length; i++) {
+    if (i > 0) assign(`up${i}`, [`g/up${i}/kernel`, `g/up${i}/bias`])
+    assign(`norm${i}`, [`g/norm${i}/gamma`, `g/norm${i}/beta`])
+  }
+  assign('rgb', ['g/rgb/kernel', 'g/rgb/bias'])
+  return model
+}
+
+function cost(spec: DcganSpec): FamilyCost {
+  const g = generatorChannels(spec)
+  let gm = spec.latentDim * 16 * g[0]!
+  let size = 4
+  for (let i = 1; i < g.length; i++) {
+    gm += size * size * 16 * g[i - 1]! * g[i]!
+    size *= 2
+  }
+  gm += size * size * 16 * g[g.length - 1]! * 3
+  const d = discriminatorChannels(spec)
+  let dm = 0
+  let res = spec.resolution
+  let inC = 3
+  for (const c of d) {
+    res /= 2
+    dm += res * res * 16 * inC * c
+    inC = c
+  }
+  dm += 16 * inC
+  return { generatorMacs: gm, discriminatorMacs: dm }
+}
+
+export const dcgan: ModelFamily<DcganSpec> = {
+  id: 'dcgan',
+  description: 'DCGAN: transposed convolutions up, strided convolutions down, one logit per image',
+  spec: (config: RunConfig) => ({
+    resolution: config.preprocess.resolution,
+    latentDim: config.model.latentDim,
+    gChannels: config.model.gChannels,
+    dChannels: config.model.dChannels
+  }),
+  generatorParams,
+  discriminatorParams,
+  generate: (spec, p, z, tape) => generate(spec, p, z, tape),
+  discriminate: (spec, p, x, tape) => discriminate(spec, p, x, tape),
+  perSampleDiscriminator: true,
+  exportGenerator,
+  cost
+}
