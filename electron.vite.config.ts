@@ -14,6 +14,8 @@ export default defineConfig({
           index: resolve(__dirname, 'src/main/index.ts'),
           // Training runs here: an Electron utility process, or a plain Node child for `serve`
           'trainer-process': resolve(__dirname, 'src/main/trainer/process.ts'),
+          // Data-parallel training: one per worker thread, each on a shard of every batch
+          'train-worker': resolve(__dirname, 'src/main/trainer/parallel/worker.ts'),
           // The importer's JPEG fast path, one per worker thread
           'decode-worker': resolve(__dirname, 'src/main/trainer/data/decode-worker.ts'),
           // Headless entry points (plain Node)

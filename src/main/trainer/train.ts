@@ -8,8 +8,11 @@ import { writeFileAtomic } from '../util/fs'
 import { APP_VERSION } from '../util/version'
 import { getDataset, importDataset, loadDatasetPixels } from './data/dataset'
 import type { TrainControl, TrainerEvent } from './events'
-import { Gan, ganOptionsFromConfig, type StepTensors } from './model/gan'
-import { Rng } from './model/rng'
+import { ganOptionsFromConfig, type StepTensors } from './model/gan'
+import { LocalRunner, type GanRunner, type StepNumbers, type StepScalars } from './model/runner'
+import { ParallelRunner, workersFor } from './parallel/runner'
+import { availableCores } from './tf/wasm'
+import { latentsForSeeds, Rng } from './model/rng'
 import { latestGoodCheckpoint, saveCheckpoint } from './run/checkpoint'
 import { gridPng, toUint8 } from './run/grid'
 import { appendMetrics, readRun, truncateMetrics, writeRun } from './run/runs'
@@ -27,6 +30,8 @@ export interface TrainRunOptions {
   backendCacheFile?: string
   /** Let `auto` fall back to the pure-JS cpu backend (tiny tests only). */
   allowCpu?: boolean
+  /** Data-parallel worker threads (default: one per core on wasm, up to the batch allows; 1 trains in this thread). */
+  workers?: number
 }
 
 const GRID_SEED_BASE = 0
@@ -56,9 +61,9 @@ export class BatchSource {
     this.imageSize = resolution * resolution * 3
   }
 
-  next(batch: number, imagesSeen: number, rng: Rng): tf.Tensor4D {
+  /** Fills `out` (NHWC, `batch` images) with the next batch. */
+  fill(out: Float32Array, batch: number, imagesSeen: number, rng: Rng): void {
     const r = this.resolution
-    const out = new Float32Array(batch * this.imageSize)
     for (let i = 0; i < batch; i++) {
       const k = imagesSeen + i
       const epoch = Math.floor(k / this.count)
@@ -80,7 +85,12 @@ export class BatchSource {
         }
       }
     }
-    return tf.tensor4d(out, [batch, r, r, 3])
+  }
+
+  next(batch: number, imagesSeen: number, rng: Rng): tf.Tensor4D {
+    const out = new Float32Array(batch * this.imageSize)
+    this.fill(out, batch, imagesSeen, rng)
+    return tf.tensor4d(out, [batch, this.resolution, this.resolution, 3])
   }
 }
 
@@ -94,7 +104,30 @@ class MetricAccumulator {
   private steps = 0
   private r1Steps = 0
 
-  add(s: StepTensors): void {
+  add(s: StepScalars): void {
+    if (typeof s.gLoss === 'number') {
+      const n = s as StepNumbers
+      this.addNumbers([n.gLoss, n.dLoss, n.dReal, n.dFake], n.r1)
+      return
+    }
+    const t = s as StepTensors
+    this.addTensors(t)
+  }
+
+  private numberSums: number[] | null = null
+  private numberR1 = 0
+
+  private addNumbers(row: number[], r1: number | null): void {
+    this.numberSums ??= [0, 0, 0, 0]
+    row.forEach((v, i) => (this.numberSums![i]! += v))
+    if (r1 !== null) {
+      this.numberR1 += r1
+      this.r1Steps += 1
+    }
+    this.steps += 1
+  }
+
+  private addTensors(s: StepTensors): void {
     const row = tf.stack([s.gLoss, s.dLoss, s.dReal, s.dFake])
     const sums = this.sums ? tf.add(this.sums, row) : row.clone()
     if (s.r1) {
@@ -110,9 +143,10 @@ class MetricAccumulator {
 
   /** Reads the means and resets. Returns null when nothing was accumulated. */
   async read(): Promise<{ gLoss: number; dLoss: number; dReal: number; dFake: number; r1: number | null; finite: boolean } | null> {
-    if (!this.sums || this.steps === 0) return null
-    const vals = await this.sums.data()
-    const r1 = this.r1Sum ? (await this.r1Sum.data())[0]! / this.r1Steps : null
+    if (this.steps === 0) return null
+    if (!this.sums && !this.numberSums) return null
+    const vals = this.sums ? await this.sums.data() : Float32Array.from(this.numberSums!)
+    const r1 = this.r1Sum ? (await this.r1Sum.data())[0]! / this.r1Steps : this.numberSums && this.r1Steps > 0 ? this.numberR1 / this.r1Steps : null
     const n = this.steps
     const out = {
       gLoss: vals[0]! / n,
@@ -130,6 +164,8 @@ class MetricAccumulator {
     tf.dispose([this.sums ?? [], this.r1Sum ?? []])
     this.sums = null
     this.r1Sum = null
+    this.numberSums = null
+    this.numberR1 = 0
     this.steps = 0
     this.r1Steps = 0
   }
@@ -174,13 +210,13 @@ export async function trainRun(opts: TrainRunOptions): Promise<RunJson> {
     emit({ type: 'status', runId, status, error })
   }
 
-  let gan: Gan | null = null
+  let gan: GanRunner | null = null
   try {
     const backend = await initBackend(config.backend, { cacheFile: opts.backendCacheFile, allowCpu: opts.allowCpu, log })
-    log(`Training on ${backend.used}${backend.passedOver.length ? ` (passed over: ${backend.passedOver.map((p) => p.reason).join("; ")})` : ""}`)
     const { dataset, pixels } = await loadPixels(run, config, opts.datasetsDir, log)
     const res = config.preprocess.resolution
-    gan = new Gan(ganOptionsFromConfig(config))
+    gan = await makeRunner(config, backend.used, opts.workers, log)
+    log(`Training on ${backend.used}, ${gan.describe()}${backend.passedOver.length ? ` (passed over: ${backend.passedOver.map((p) => p.reason).join('; ')})` : ''}`)
     const batches = new BatchSource(pixels, dataset.count, res, config.seed, config.augment.xflip)
 
     let step = 0
@@ -188,7 +224,7 @@ export async function trainRun(opts: TrainRunOptions): Promise<RunJson> {
     let trainingMs = run.trainingMs
     const ckpt = await latestGoodCheckpoint(runDir, (name, reason) => log(`Skipping checkpoint ${name}: ${reason}`, 'warn'))
     if (ckpt) {
-      gan.load({ tensors: ckpt.tensors, gOptStep: ckpt.manifest.gOptStep, dOptStep: ckpt.manifest.dOptStep, rng: ckpt.manifest.rng })
+      await gan.load({ tensors: ckpt.tensors, gOptStep: ckpt.manifest.gOptStep, dOptStep: ckpt.manifest.dOptStep, rng: ckpt.manifest.rng })
       step = ckpt.manifest.step
       imagesSeen = ckpt.manifest.imagesSeen
       trainingMs = ckpt.manifest.trainingMs
@@ -200,11 +236,9 @@ export async function trainRun(opts: TrainRunOptions): Promise<RunJson> {
     await setStatus('running', { backend, step, imagesSeen, trainingMs, dataset: { ...run.dataset, count: dataset.count } })
 
     const seeds = gridSeeds(config.gridSize)
-    const gridZ = gan.latentsForSeeds(seeds)
+    const gridZ = latentsForSeeds(seeds, config.model.latentDim)
     const writeSample = async (): Promise<void> => {
-      const images = gan!.generate(gridZ)
-      const data = toUint8(await images.data())
-      images.dispose()
+      const data = toUint8(await gan!.generate(gridZ, seeds.length))
       const png = await gridPng(data, seeds.length, res)
       const file = sampleFileName(step)
       await writeFileAtomic(join(runDir, file), png)
@@ -285,9 +319,8 @@ export async function trainRun(opts: TrainRunOptions): Promise<RunJson> {
       }
 
       const t0 = performance.now()
-      const real = batches.next(config.batchSize, imagesSeen, gan.rng)
-      acc.add(gan.trainStep(real))
-      real.dispose()
+      batches.fill(gan.realBuffer(config.batchSize), config.batchSize, imagesSeen, gan.rng)
+      acc.add(await gan.step(config.batchSize))
       step += 1
       imagesSeen += config.batchSize
       windowImages += config.batchSize
@@ -304,7 +337,6 @@ export async function trainRun(opts: TrainRunOptions): Promise<RunJson> {
         await checkpoint()
       }
     }
-    gridZ.dispose()
     acc.reset()
     await setStatus(step >= config.steps ? 'completed' : 'stopped', { step })
     log(`Finished at step ${step}.`)
@@ -316,6 +348,22 @@ export async function trainRun(opts: TrainRunOptions): Promise<RunJson> {
     if (err instanceof StudioError) throw err
     throw new StudioError(error.code, error.message)
   } finally {
-    gan?.dispose()
+    await gan?.dispose()
   }
+}
+
+/**
+ * The step runner for this run: data-parallel worker threads on wasm when the machine has cores
+ * to spare (and the built worker exists), else this thread.
+ */
+async function makeRunner(config: RunConfig, backend: string, workers: number | undefined, log: (m: string, level?: 'info' | 'warn') => void): Promise<GanRunner> {
+  const count = workers ?? (backend === 'wasm' ? workersFor(config.batchSize, availableCores()) : 1)
+  if (count > 1) {
+    try {
+      return await ParallelRunner.start(config, count)
+    } catch (err) {
+      log(`Training in one thread: the worker threads did not start (${toErrorShape(err).message}).`, 'warn')
+    }
+  }
+  return new LocalRunner(ganOptionsFromConfig(config))
 }

@@ -2,7 +2,6 @@ import type * as tf from '@tensorflow/tfjs'
 import type { RunConfig } from '@shared/config'
 import type { Param } from '../nn/ops'
 import type { Tape } from '../nn/tape'
-import type { Rng } from './rng'
 
 /**
  * The seam between the training machinery and a model family.
@@ -44,10 +43,16 @@ export interface ExtraLoss {
 }
 
 export interface GenerateContext {
-  /** Per-image noise for families that inject it (drawn from the latents' seeds, so one seed is one image). */
-  noise?: (shape: number[]) => tf.Tensor
-  /** True in the training step (batch statistics where a family uses them). */
+  /** True in the training step. */
   training: boolean
+  /** One seed per image for the family's own randomness (noise) in training; absent at inference. */
+  imageSeeds?: Uint32Array
+}
+
+export interface LossContext {
+  /** Images in the whole batch (a data-parallel shard normalises by this, not its own size). */
+  total: number
+  imageSeeds: Uint32Array
 }
 
 export interface FamilyCost {
@@ -69,7 +74,7 @@ export interface ModelFamily<S extends BaseSpec = BaseSpec> {
   /** `real` asks for the extras the family's losses use on real images. */
   discriminate(spec: S, p: Params, x: tf.Tensor4D, tape: Tape | null, real: boolean): DiscriminatorOutput
   /** Losses beyond the adversarial one, on real images' discriminator outputs (e.g. reconstruction). */
-  extraDiscriminatorLoss?(spec: S, real: tf.Tensor4D, out: DiscriminatorOutput, rng: Rng): ExtraLoss | null
+  extraDiscriminatorLoss?(spec: S, real: tf.Tensor4D, out: DiscriminatorOutput, ctx: LossContext): ExtraLoss | null
   /**
    * True when the discriminator returns one logit per image and no operation mixes samples: the
    * step can then get the generator's and the discriminator's gradients on generated images from

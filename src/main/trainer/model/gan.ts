@@ -1,13 +1,13 @@
 import * as tf from '@tensorflow/tfjs'
 import type { RunConfig } from '@shared/config'
-import { augmentBackward, augmentForward, drawAugment, type AugmentPolicy } from '../nn/augment'
+import { augmentBackward, augmentForward, drawAugment, type AugmentParams, type AugmentPolicy } from '../nn/augment'
 import { withAutogradOps } from '../nn/kernels'
 import { scaleSamples } from '../nn/ops'
 import { Tape } from '../nn/tape'
 import type { BaseSpec, ModelFamily, Params } from './family'
 import { familyFor } from './families'
 import { hasFastKernels } from '../nn/kernels'
-import { DeviceNet, FlatNet, makeLayout, type NetState } from './params'
+import { DeviceNet, FlatNet, makeLayout, sharedAlloc, type NetState } from './params'
 import { latentForSeed, Rng } from './rng'
 import { registerSecondOrderGradients } from './second-order'
 
@@ -60,7 +60,7 @@ export function emaDecayAt(decay: number, step: number): number {
   return Math.min(decay, (1 + step) / (10 + step))
 }
 
-/** Per-logit loss gradients (already divided by the number of logits) and the loss values. */
+/** Per-logit loss gradients and the loss values, normalised by the whole batch's logit count. */
 interface LossTerms {
   dReal: tf.Tensor
   dFakeForD: tf.Tensor
@@ -69,25 +69,181 @@ interface LossTerms {
   dLoss: tf.Scalar
 }
 
-function adversarialLosses(type: RunConfig['loss']['type'], real: tf.Tensor, fake: tf.Tensor): LossTerms {
-  const nr = real.size
-  const nf = fake.size
+/**
+ * The adversarial losses of a (possibly partial) batch. `total` is the number of images in the
+ * whole batch: a shard's gradients and losses then add up to the whole batch's.
+ */
+function adversarialLosses(type: RunConfig['loss']['type'], real: tf.Tensor, fake: tf.Tensor, total: number): LossTerms {
+  const nr = (real.size / real.shape[0]!) * total
+  const nf = (fake.size / fake.shape[0]!) * total
+  const sumOver = (t: tf.Tensor, n: number): tf.Scalar => tf.div(tf.sum(t), n)
   if (type === 'hinge') {
     return {
       dReal: tf.div(tf.neg(tf.cast(tf.less(real, 1), 'float32')), nr),
       dFakeForD: tf.div(tf.cast(tf.greater(fake, -1), 'float32'), nf),
       dFakeForG: tf.fill(fake.shape, -1 / nf),
-      gLoss: tf.neg(tf.mean(fake)),
-      dLoss: tf.add(tf.mean(tf.relu(tf.sub(1, real))), tf.mean(tf.relu(tf.add(1, fake))))
+      gLoss: tf.neg(sumOver(fake, nf)),
+      dLoss: tf.add(sumOver(tf.relu(tf.sub(1, real)), nr), sumOver(tf.relu(tf.add(1, fake)), nf))
     }
   }
   return {
     dReal: tf.div(tf.neg(tf.sigmoid(tf.neg(real))), nr),
     dFakeForD: tf.div(tf.sigmoid(fake), nf),
     dFakeForG: tf.div(tf.neg(tf.sigmoid(tf.neg(fake))), nf),
-    gLoss: tf.mean(tf.softplus(tf.neg(fake))),
-    dLoss: tf.add(tf.mean(tf.softplus(tf.neg(real))), tf.mean(tf.softplus(fake)))
+    gLoss: sumOver(tf.softplus(tf.neg(fake)), nf),
+    dLoss: tf.add(sumOver(tf.softplus(tf.neg(real)), nr), sumOver(tf.softplus(fake), nf))
   }
+}
+
+/** Everything random in one step, drawn from the trainer's RNG before any computation. */
+export interface StepInputs {
+  /** Latents, [batch × latentDim]. */
+  z: Float32Array
+  augFake: AugmentParams
+  augReal: AugmentParams
+  applyR1: boolean
+  /** One seed per image for families that draw noise or other per-image randomness. */
+  imageSeeds: Uint32Array
+}
+
+/** The images [from, to) of a step's inputs (a data-parallel shard). */
+export function sliceInputs(inp: StepInputs, latentDim: number, from: number, to: number): StepInputs {
+  const cut = (a: number[] | null): number[] | null => (a ? a.slice(from, to) : null)
+  const aug = (p: AugmentParams): AugmentParams => ({
+    ...p,
+    batch: to - from,
+    brightness: cut(p.brightness),
+    saturation: cut(p.saturation),
+    contrast: cut(p.contrast),
+    shiftY: cut(p.shiftY),
+    shiftX: cut(p.shiftX),
+    cutY: cut(p.cutY),
+    cutX: cut(p.cutX)
+  })
+  return {
+    z: inp.z.slice(from * latentDim, to * latentDim),
+    augFake: aug(inp.augFake),
+    augReal: aug(inp.augReal),
+    applyR1: inp.applyR1,
+    imageSeeds: inp.imageSeeds.slice(from, to)
+  }
+}
+
+export interface StepContext {
+  family: ModelFamily
+  spec: BaseSpec
+  options: GanOptions
+  /** Both networks' parameters by name (`g/…`, `d/…`). */
+  params: Params
+  /** The discriminator's parameter names (for R1). */
+  dNames: string[]
+}
+
+/**
+ * One step's gradients for a batch or a shard of it: G forward, D on generated and real images,
+ * the losses, and the backward passes. Gradients (kept tensors, by parameter name) are sums
+ * normalised by `total` images, so shards add up to the whole batch.
+ */
+export function stepGradients(
+  ctx: StepContext,
+  real: tf.Tensor4D,
+  inputs: StepInputs,
+  total: number
+): { gGrads: Map<string, tf.Tensor>; dGrads: Map<string, tf.Tensor>; scalars: StepTensors } {
+  const { family, spec, options, params: p } = ctx
+  const batch = real.shape[0]
+  const isD = (n: string): boolean => n.startsWith('d/')
+  const isG = (n: string): boolean => n.startsWith('g/')
+  const gGrads = new Map<string, tf.Tensor>()
+  const dGrads = new Map<string, tf.Tensor>()
+  let scalars: StepTensors | null = null
+  tf.tidy(() => {
+    const z = tf.tensor2d(inputs.z, [batch, spec.latentDim])
+    // Generator forward, recorded.
+    const tapeG = new Tape()
+    const fake = family.generate(spec, p, z, tapeG, { training: true, imageSeeds: inputs.imageSeeds })
+    const fakeIn = augmentForward(fake, inputs.augFake)
+    // Discriminator on generated images (one forward for both networks' gradients).
+    const tapeF = new Tape()
+    tapeF.watch(fakeIn)
+    const outF = family.discriminate(spec, p, fakeIn, tapeF, false)
+    // Discriminator on real images.
+    const realIn = augmentForward(real, inputs.augReal)
+    const tapeR = new Tape()
+    const outR = family.discriminate(spec, p, realIn, tapeR, true)
+
+    const loss = adversarialLosses(options.loss.type, outR.logits, outF.logits, total)
+    const extra = family.extraDiscriminatorLoss?.(spec, realIn, outR, { total, imageSeeds: inputs.imageSeeds }) ?? null
+    tapeR.backward([[outR.logits, loss.dReal], ...(extra?.seeds ?? [])], { params: isD })
+
+    let dFakeIn: tf.Tensor
+    if (family.perSampleDiscriminator) {
+      // One pass from ones: D's parameters weight each image by ∂L_D/∂logit, the input gradient
+      // is scaled afterwards by ∂L_G/∂logit (exact: D mixes no samples).
+      const grads = tapeF.backward([[outF.logits, tf.onesLike(outF.logits)]], { params: isD, sampleWeights: tf.reshape(loss.dFakeForD, [batch]) as tf.Tensor1D })
+      dFakeIn = scaleSamples(grads.get(fakeIn.id)!, tf.reshape(loss.dFakeForG, [batch]) as tf.Tensor1D)
+    } else {
+      tapeF.backward([[outF.logits, loss.dFakeForD]], { params: isD, rootGrads: false })
+      dFakeIn = tapeF.backward([[outF.logits, loss.dFakeForG]], { params: () => false }).get(fakeIn.id)!
+    }
+    const dFake = augmentBackward(dFakeIn as tf.Tensor4D, inputs.augFake)
+    tapeG.backward([[fake, dFake]], { params: isG })
+
+    const dParams = new Map<string, tf.Tensor>(tapeF.paramGrads)
+    for (const [n, gr] of tapeR.paramGrads) dParams.set(n, dParams.has(n) ? tf.add(dParams.get(n)!, gr) : gr)
+    let r1: tf.Scalar | null = null
+    if (inputs.applyR1) {
+      const penalty = r1Gradients(ctx, realIn, total)
+      r1 = penalty.value
+      for (const [n, gr] of penalty.grads) dParams.set(n, dParams.has(n) ? tf.add(dParams.get(n)!, gr) : gr)
+    }
+    for (const [n, gr] of tapeG.paramGrads) gGrads.set(n, tf.keep(gr))
+    for (const [n, gr] of dParams) dGrads.set(n, tf.keep(gr))
+    const dLoss = extra ? tf.add(loss.dLoss, extra.value) : loss.dLoss
+    const perImage = (t: tf.Tensor): tf.Scalar => tf.div(tf.sum(t), (t.size / batch) * total) as tf.Scalar
+    scalars = {
+      gLoss: tf.keep(loss.gLoss),
+      dLoss: tf.keep(dLoss as tf.Scalar),
+      dReal: tf.keep(perImage(outR.logits)),
+      dFake: tf.keep(perImage(outF.logits)),
+      r1: r1 ? tf.keep(r1) : null
+    }
+  })
+  return { gGrads, dGrads, scalars: scalars! }
+}
+
+/**
+ * Lazy R1 on real images: (γ/2)·E‖∇ₓD(x)‖², weighted by how rarely it runs. Its gradient is a
+ * gradient of a gradient, so it goes through tfjs' autograd on plain tf ops.
+ */
+function r1Gradients(ctx: StepContext, realIn: tf.Tensor4D, total: number): { value: tf.Scalar; grads: Map<string, tf.Tensor> } {
+  registerSecondOrderGradients()
+  const { r1Gamma, r1Every } = ctx.options.loss
+  const names = ctx.dNames
+  const xs = names.map((n) => ctx.params(n).value)
+  // The engine's own gradients call: unlike tf.grads it allows parameters the penalty does not
+  // depend on (the last layer's bias), which get no gradient.
+  const engine = tf.engine() as unknown as {
+    gradients(f: () => tf.Tensor, xs: tf.Tensor[], dy?: tf.Tensor, allowNoGradients?: boolean): { value: tf.Tensor; grads: (tf.Tensor | null)[] }
+  }
+  const result = withAutogradOps(() =>
+    engine.gradients(
+      () => {
+        const gx = tf.grad((x: tf.Tensor) => tf.sum(ctx.family.discriminate(ctx.spec, ctx.params, x as tf.Tensor4D, null, false).logits))(realIn)
+        return tf.div(tf.sum(tf.square(gx)), total)
+      },
+      xs,
+      undefined,
+      true
+    )
+  )
+  const scale = (r1Gamma / 2) * r1Every
+  const grads = new Map<string, tf.Tensor>()
+  names.forEach((n, i) => {
+    const g = result.grads[i]
+    if (g) grads.set(n, tf.mul(g, scale))
+  })
+  return { value: result.value as tf.Scalar, grads }
 }
 
 /**
@@ -104,7 +260,14 @@ export class Gan {
   readonly d: NetState
   private dSteps = 0
 
-  constructor(readonly options: GanOptions) {
+  /**
+   * `shared`: keep parameters, moments and the EMA in SharedArrayBuffers (flat arrays whatever the
+   * backend), for data-parallel workers to read and update.
+   */
+  constructor(
+    readonly options: GanOptions,
+    shared = false
+  ) {
     registerSecondOrderGradients()
     this.family = options.family
     this.spec = options.spec
@@ -114,7 +277,7 @@ export class Gan {
     const dSpecs = this.family.discriminatorParams(this.spec)
     // Backends whose tensors live in CPU memory update flat arrays; GPU backends keep state on the device.
     const make = (layout: ReturnType<typeof makeLayout>, adam: { lr: number; beta1: number; beta2: number }, ema: boolean): NetState =>
-      hasFastKernels() ? new FlatNet(layout, adam, ema) : new DeviceNet(layout, adam, ema)
+      shared ? new FlatNet(layout, adam, ema, sharedAlloc) : hasFastKernels() ? new FlatNet(layout, adam, ema) : new DeviceNet(layout, adam, ema)
     this.g = make(makeLayout(gSpecs), { lr: o.gLr, beta1: o.gBeta1, beta2: o.gBeta2 }, true)
     this.d = make(makeLayout(dSpecs), { lr: o.dLr, beta1: o.dBeta1, beta2: o.dBeta2 }, false)
     this.g.init(gSpecs, this.rng)
@@ -134,117 +297,27 @@ export class Gan {
     return (name) => (name.startsWith('g/') ? g(name) : d(name))
   }
 
-  /**
-   * Gradients of one step, flat in each network's layout, and the step's scalars. Draws this
-   * step's latents and augmentations from the RNG. `real` is NHWC in [-1, 1]; not disposed.
-   */
-  computeGradients(real: tf.Tensor4D): { gGrads: Map<string, tf.Tensor>; dGrads: Map<string, tf.Tensor>; scalars: StepTensors } {
-    const batch = real.shape[0]
-    const size = real.shape[1]
-    const z = this.randomLatents(batch)
+  /** Draws everything random in one step, in a fixed order (the same for any number of workers). */
+  drawInputs(batch: number, size: number): StepInputs {
+    const z = this.rng.fillNormal(new Float32Array(batch * this.spec.latentDim))
     const policy = this.options.augment
     const augFake = drawAugment(policy, batch, size, this.rng)
     const augReal = drawAugment(policy, batch, size, this.rng)
+    const imageSeeds = new Uint32Array(batch)
+    for (let i = 0; i < batch; i++) imageSeeds[i] = this.rng.nextUint32()
     this.dSteps += 1
     const { r1Gamma, r1Every } = this.options.loss
-    const applyR1 = r1Gamma > 0 && this.dSteps % r1Every === 0
-    const family = this.family
-    const spec = this.spec
-    const isD = (n: string): boolean => n.startsWith('d/')
-    const isG = (n: string): boolean => n.startsWith('g/')
-
-    const gGrads = new Map<string, tf.Tensor>()
-    const dGrads = new Map<string, tf.Tensor>()
-    let scalars: StepTensors | null = null
-    tf.tidy(() => {
-      const p = this.params()
-      // Generator forward, recorded.
-      const tapeG = new Tape()
-      const fake = family.generate(spec, p, z, tapeG, { training: true })
-      const fakeIn = augmentForward(fake, augFake)
-      // Discriminator on generated images (one forward for both networks' gradients).
-      const tapeF = new Tape()
-      tapeF.watch(fakeIn)
-      const outF = family.discriminate(spec, p, fakeIn, tapeF, false)
-      // Discriminator on real images.
-      const realIn = augmentForward(real, augReal)
-      const tapeR = new Tape()
-      const outR = family.discriminate(spec, p, realIn, tapeR, true)
-
-      const loss = adversarialLosses(this.options.loss.type, outR.logits, outF.logits)
-      const extra = family.extraDiscriminatorLoss?.(spec, realIn, outR, this.rng) ?? null
-      tapeR.backward([[outR.logits, loss.dReal], ...(extra?.seeds ?? [])], { params: isD })
-
-      let dFakeIn: tf.Tensor
-      if (family.perSampleDiscriminator) {
-        // One pass from ones: D's parameters weight each image by ∂L_D/∂logit, the input gradient
-        // is scaled afterwards by ∂L_G/∂logit (exact: D mixes no samples).
-        const grads = tapeF.backward([[outF.logits, tf.onesLike(outF.logits)]], { params: isD, sampleWeights: tf.reshape(loss.dFakeForD, [batch]) as tf.Tensor1D })
-        dFakeIn = scaleSamples(grads.get(fakeIn.id)!, tf.reshape(loss.dFakeForG, [batch]) as tf.Tensor1D)
-      } else {
-        tapeF.backward([[outF.logits, loss.dFakeForD]], { params: isD, rootGrads: false })
-        dFakeIn = tapeF.backward([[outF.logits, loss.dFakeForG]], { params: () => false }).get(fakeIn.id)!
-      }
-      const dFake = augmentBackward(dFakeIn as tf.Tensor4D, augFake)
-      tapeG.backward([[fake, dFake]], { params: isG })
-
-      const dParams = new Map<string, tf.Tensor>(tapeF.paramGrads)
-      for (const [n, gr] of tapeR.paramGrads) dParams.set(n, dParams.has(n) ? tf.add(dParams.get(n)!, gr) : gr)
-
-      let r1: tf.Scalar | null = null
-      if (applyR1) {
-        const { value, grads } = this.r1Gradients(realIn)
-        r1 = value
-        for (const [n, gr] of grads) dParams.set(n, dParams.has(n) ? tf.add(dParams.get(n)!, gr) : gr)
-      }
-      for (const [n, gr] of tapeG.paramGrads) gGrads.set(n, tf.keep(gr))
-      for (const [n, gr] of dParams) dGrads.set(n, tf.keep(gr))
-      const dLoss = extra ? tf.add(loss.dLoss, extra.value) : loss.dLoss
-      scalars = {
-        gLoss: tf.keep(loss.gLoss),
-        dLoss: tf.keep(dLoss as tf.Scalar),
-        dReal: tf.keep(tf.mean(outR.logits) as tf.Scalar),
-        dFake: tf.keep(tf.mean(outF.logits) as tf.Scalar),
-        r1: r1 ? tf.keep(r1) : null
-      }
-    })
-    z.dispose()
-    return { gGrads, dGrads, scalars: scalars! }
+    return { z, augFake, augReal, imageSeeds, applyR1: r1Gamma > 0 && this.dSteps % r1Every === 0 }
   }
 
-  /**
-   * Lazy R1 on real images: (γ/2)·E‖∇ₓD(x)‖², weighted by how rarely it runs. Its gradient is a
-   * gradient of a gradient, so it goes through tfjs' autograd on plain tf ops.
-   */
-  private r1Gradients(realIn: tf.Tensor4D): { value: tf.Scalar; grads: Map<string, tf.Tensor> } {
-    const { r1Gamma, r1Every } = this.options.loss
-    const names = this.d.layout.slots.map((s) => s.name)
-    const lookup = this.d.lookup()
-    const xs = names.map((n) => lookup(n).value)
-    // The engine's own gradients call: unlike tf.grads it allows parameters the penalty does not
-    // depend on (the last layer's bias), which get no gradient.
-    const engine = tf.engine() as unknown as {
-      gradients(f: () => tf.Tensor, xs: tf.Tensor[], dy?: tf.Tensor, allowNoGradients?: boolean): { value: tf.Tensor; grads: (tf.Tensor | null)[] }
-    }
-    const result = withAutogradOps(() =>
-      engine.gradients(
-        () => {
-          const gx = tf.grad((x: tf.Tensor) => tf.sum(this.family.discriminate(this.spec, lookup, x as tf.Tensor4D, null, false).logits))(realIn)
-          return tf.mean(tf.sum(tf.square(gx), [1, 2, 3]))
-        },
-        xs,
-        undefined,
-        true
-      )
-    )
-    const scale = (r1Gamma / 2) * r1Every
-    const grads = new Map<string, tf.Tensor>()
-    names.forEach((n, i) => {
-      const g = result.grads[i]
-      if (g) grads.set(n, tf.mul(g, scale))
-    })
-    const value = result.value as tf.Scalar
-    return { value, grads }
+  /** Gradients of one step on `real` (NHWC in [-1, 1], not disposed), as kept tensors by name. */
+  computeGradients(real: tf.Tensor4D): { gGrads: Map<string, tf.Tensor>; dGrads: Map<string, tf.Tensor>; scalars: StepTensors } {
+    const inputs = this.drawInputs(real.shape[0], real.shape[1])
+    return stepGradients(this.context(), real, inputs, real.shape[0])
+  }
+
+  context(): StepContext {
+    return { family: this.family, spec: this.spec, options: this.options, params: this.params(), dNames: this.d.layout.slots.map((s) => s.name) }
   }
 
   /** Applies one step's gradients: G, then its moving average, then D. Disposes the gradients. */

@@ -140,3 +140,10 @@ export function latentForSeed(seed: number, dim: number): Float32Array {
   }
   return out
 }
+
+/** Latents for fixed seeds, one row of `dim` values per seed. */
+export function latentsForSeeds(seeds: readonly number[], dim: number): Float32Array {
+  const flat = new Float32Array(seeds.length * dim)
+  seeds.forEach((s, i) => flat.set(latentForSeed(s, dim), i * dim))
+  return flat
+}
