@@ -31,7 +31,7 @@ export const PreprocessSchema = z.object({
 export type Preprocess = z.infer<typeof PreprocessSchema>
 
 /** Model families (src/main/trainer/model/families). Runs saved before families existed are `dcgan`. */
-export const MODEL_ARCHS = ['dcgan'] as const
+export const MODEL_ARCHS = ['dcgan', 'lite'] as const
 export type ModelArch = (typeof MODEL_ARCHS)[number]
 
 export const ModelSchema = z.object({

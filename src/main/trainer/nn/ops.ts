@@ -16,7 +16,7 @@ import {
   upsample2Kernel,
   type Activation
 } from './kernels'
-import type { BackwardContext, Tape } from './tape'
+import { Tape as TapeCtor, type BackwardContext, type Tape } from './tape'
 
 /**
  * Layer-sized, differentiable ops for the training engine. Each computes its forward pass (with
@@ -344,4 +344,73 @@ export function noiseInject(tape: Tape | null, x: tf.Tensor4D, noise: tf.Tensor4
     return [ctx.needs(0) ? dy! : null]
   })
   return y
+}
+
+// ── Nearest ×2 upsampling followed by a 3×3 convolution, at the cost of a transposed conv ──
+
+/**
+ * Row/column taps of the 4×4 stride-2 transposed convolution that equals nearest ×2 upsampling
+ * followed by a 3×3 'same' convolution: output row 2i reads input rows i−1 (tap 0) and i (taps
+ * 1+2); row 2i+1 reads rows i (taps 0+1) and i+1 (tap 2). In conv2dTranspose's layout that is
+ * W4[r] = Σ w3[k] over k ∈ TAPS[r].
+ */
+const UPCONV_TAPS: readonly (readonly number[])[] = [[2], [1, 2], [0, 1], [0]]
+
+/** [16, 9] row-major: row (r·4 + c) sums the 3×3 taps that land on 4×4 tap (r, c). */
+export function upconvTaps(): Float32Array {
+  const m = new Float32Array(16 * 9)
+  for (let r = 0; r < 4; r++) for (let c = 0; c < 4; c++) for (const kr of UPCONV_TAPS[r]!) for (const kc of UPCONV_TAPS[c]!) m[(r * 4 + c) * 9 + kr * 3 + kc] = 1
+  return m
+}
+
+let upconvMatrix: tf.Tensor2D | null = null
+function upconvMap(): tf.Tensor2D {
+  if (!upconvMatrix || upconvMatrix.isDisposed) upconvMatrix = tf.keep(tf.tensor2d(upconvTaps(), [16, 9]))
+  return upconvMatrix
+}
+
+/**
+ * y = act(conv3×3(upsample×2(x)) + b) with W [3, 3, out, in] (the transposed-conv layout). Runs
+ * as one 4×4 stride-2 transposed convolution whose taps are sums of W's, so it costs 16/36 of
+ * upsampling then convolving, and, unlike a free transposed convolution, cannot make a
+ * checkerboard: every output phase is built from the same 3×3 kernel.
+ */
+export function upConv(tape: Tape | null, x: tf.Tensor4D, w: Param, b: Param | null, opts: ConvOptions = {}): tf.Tensor4D {
+  const [kh, kw, out, inC] = w.value.shape as [number, number, number, number]
+  if (kh !== 3 || kw !== 3) throw new Error('upConv takes a 3×3 kernel')
+  const w4 = tf.reshape(tf.matMul(upconvMap(), tf.reshape(w.value, [9, out * inC])), [4, 4, out, inC]) as tf.Tensor4D
+  const inner: Param = { name: `${w.name}#4x4`, value: w4 }
+  const local = tape ? new TapeAdapter(tape) : null
+  const y = conv2dTranspose(local?.inner ?? null, x, inner, b, { ...opts, stride: 2, pad: 'same' })
+  local?.finish([x], [y], w, b, inner.name, (dW4) => tf.reshape(tf.matMul(upconvMap(), tf.reshape(dW4, [16, out * inC]), true, false), [3, 3, out, inC]))
+  return y
+}
+
+/**
+ * Records an op built from another op with a derived parameter: runs the inner op on a private
+ * tape, then records one entry whose backward runs the inner backward and maps the derived
+ * parameter's gradient back to the real one.
+ */
+class TapeAdapter {
+  readonly inner: Tape
+  constructor(private readonly outer: Tape) {
+    this.inner = new TapeCtor()
+  }
+
+  finish(inputs: tf.Tensor[], outputs: tf.Tensor[], w: Param, b: Param | null, derived: string, back: (g: tf.Tensor) => tf.Tensor): void {
+    for (const t of inputs) if (this.outer.requires(t)) this.inner.watch(t)
+    const inner = this.inner
+    this.outer.record(inputs, outputs, b ? [w.name, b.name] : [w.name], (dOut, ctx) => {
+      inner.paramGrads.clear()
+      const grads = inner.backward(
+        outputs.map((o, i) => [o, dOut[i]!] as [tf.Tensor, tf.Tensor]).filter(([, g]) => g !== undefined && g !== null),
+        {
+          params: (n) => (n === derived ? ctx.wantsParam(w.name) : ctx.wantsParam(n)),
+          sampleWeights: ctx.sampleWeights
+        }
+      )
+      for (const [n, g] of inner.paramGrads) ctx.addParamGrad(n === derived ? w.name : n, n === derived ? back(g) : g)
+      return inputs.map((t, i) => (ctx.needs(i) ? (grads.get(t.id) ?? null) : null))
+    })
+  }
 }

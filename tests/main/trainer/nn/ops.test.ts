@@ -102,6 +102,18 @@ const cases: Case[] = [
     ref: (x, p) => tf.mul(x, tf.sigmoid(tf.mean(tf.conv2d(x as tf.Tensor4D, p.w as tf.Tensor4D, 2, 'valid'), [1, 2], true)))
   },
   {
+    name: 'nearest ×2 then 3×3 conv (as one transposed conv) + leaky',
+    x: [2, 3, 4, 5],
+    params: { w: [3, 3, 6, 5], b: [6] },
+    run: (t, x, p) => ops.upConv(t, x as tf.Tensor4D, p('w'), p('b'), { act: 'leakyrelu' }),
+    ref: (x, p) => {
+      const wide = tf.reshape(tf.tile(tf.reshape(x, [6, 4, 1, 5]), [1, 1, 2, 1]), [2, 3, 1, 40])
+      const up = tf.reshape(tf.tile(wide, [1, 1, 2, 1]), [2, 6, 8, 5]) as tf.Tensor4D
+      const w = tf.transpose(p.w!, [0, 1, 3, 2]) as tf.Tensor4D
+      return tf.leakyRelu(tf.add(tf.conv2d(up, w, 1, 'same'), p.b!), 0.2)
+    }
+  },
+  {
     name: 'residual add',
     x: [2, 4, 4, 3],
     params: { w: [3, 3, 3, 3] },
