@@ -473,3 +473,79 @@ export function applyActivation(y: F32, act: Activation, alpha: number): void {
     default:
   }
 }
+
+// ── Minibatch standard deviation (groups of consecutive images) ─────────────────────────────
+
+/**
+ * For each group of `group` consecutive images: the standard deviation of every feature over
+ * the group, averaged into one number, appended to every pixel of the group's images as an extra
+ * channel. Outputs: y [N,H,W,C+1], and σ [N/group, H, W, C] for the backward.
+ */
+export const mbstdKernel = defineKernel<{ group: number; epsilon: number }>({
+  name: 'MbStd',
+  outputs: ([x], { group }) => [[x![0]!, x![1]!, x![2]!, x![3]! + 1], [x![0]! / group, x![1]!, x![2]!, x![3]!]],
+  run([x], [y, sigma], [shape], { group, epsilon }) {
+    const [n, h, w, c] = shape as [number, number, number, number]
+    const per = h * w * c
+    const groups = n / group
+    for (let k = 0; k < groups; k++) {
+      let total = 0
+      const sBase = k * per
+      for (let f = 0; f < per; f++) {
+        let mean = 0
+        for (let i = 0; i < group; i++) mean += x![(k * group + i) * per + f]!
+        mean /= group
+        let v = 0
+        for (let i = 0; i < group; i++) {
+          const d = x![(k * group + i) * per + f]! - mean
+          v += d * d
+        }
+        const s = Math.sqrt(v / group + epsilon)
+        sigma![sBase + f] = s
+        total += s
+      }
+      const stat = total / per
+      for (let i = 0; i < group; i++) {
+        const b = k * group + i
+        for (let p = 0; p < h * w; p++) {
+          const src = b * per + p * c
+          const dst = (b * h * w + p) * (c + 1)
+          for (let ch = 0; ch < c; ch++) y![dst + ch] = x![src + ch]!
+          y![dst + c] = stat
+        }
+      }
+    }
+  }
+})
+
+/** Backward of mbstd: dx = dy[…, :C] + (Σ_group dy[…, C]) / (H·W·C) · (x − μ) / (group · σ). */
+export const mbstdGradKernel = defineKernel<{ group: number }>({
+  name: 'MbStdGrad',
+  outputs: ([dy]) => [[dy![0]!, dy![1]!, dy![2]!, dy![3]! - 1]],
+  run([dy, x, sigma], [dx], [shape], { group }) {
+    const [n, h, w, c1] = shape as [number, number, number, number]
+    const c = c1 - 1
+    const per = h * w * c
+    const groups = n / group
+    for (let k = 0; k < groups; k++) {
+      let ds = 0
+      for (let i = 0; i < group; i++) {
+        const b = k * group + i
+        for (let p = 0; p < h * w; p++) ds += dy![(b * h * w + p) * c1 + c]!
+      }
+      const scale = ds / per / group
+      for (let f = 0; f < per; f++) {
+        let mean = 0
+        for (let i = 0; i < group; i++) mean += x![(k * group + i) * per + f]!
+        mean /= group
+        const inv = scale / sigma![k * per + f]!
+        for (let i = 0; i < group; i++) {
+          const b = k * group + i
+          const p = Math.floor(f / c)
+          const ch = f - p * c
+          dx![b * per + f] = dy![(b * h * w + p) * c1 + ch]! + (x![b * per + f]! - mean) * inv
+        }
+      }
+    }
+  }
+})

@@ -8,6 +8,8 @@ import {
   channelSumKernel,
   gateGradKernel,
   gateKernel,
+  mbstdGradKernel,
+  mbstdKernel,
   gluGradKernel,
   gluKernel,
   pool2Kernel,
@@ -413,4 +415,40 @@ class TapeAdapter {
       return inputs.map((t, i) => (ctx.needs(i) ? (grads.get(t.id) ?? null) : null))
     })
   }
+}
+
+// ── Minibatch standard deviation ────────────────────────────────────────────────────────────
+
+export const MBSTD_GROUP = 4
+
+/**
+ * Appends one channel holding, for each group of MBSTD_GROUP consecutive images, the mean
+ * standard deviation of the features over the group (ProGAN's minibatch stddev). A discriminator
+ * that sees it can tell a batch of near-identical images from a varied one, which pushes the
+ * generator away from collapse. Groups never straddle a data-parallel shard (shards are multiples
+ * of the group size), so results do not depend on the worker count.
+ */
+export function mbstd(tape: Tape | null, x: tf.Tensor4D): tf.Tensor4D {
+  const n = x.shape[0]
+  const group = n % MBSTD_GROUP === 0 ? MBSTD_GROUP : n % 2 === 0 ? 2 : 1
+  const fast = mbstdKernel([x], { group, epsilon: 1e-8 })
+  let y: tf.Tensor4D
+  let sigma: tf.Tensor | null = null
+  if (fast) {
+    ;[y, sigma] = fast as [tf.Tensor4D, tf.Tensor]
+  } else {
+    const [, h, w, c] = x.shape
+    const g = tf.reshape(x, [n / group, group, h, w, c])
+    const centred = tf.sub(g, tf.mean(g, 1, true))
+    const s = tf.sqrt(tf.add(tf.mean(tf.square(centred), 1), 1e-8))
+    const stat = tf.mean(s, [1, 2, 3]) // [groups]
+    const perImage = tf.tile(tf.reshape(tf.tile(tf.reshape(stat, [n / group, 1]), [1, group]), [n, 1, 1, 1]), [1, h, w, 1])
+    y = tf.concat([x, perImage], 3) as tf.Tensor4D
+  }
+  tape?.record([x], [y], [], ([dy]) => {
+    if (sigma) return [mbstdGradKernel([dy!, x, sigma], { group })![0]!]
+    // Other backends: tfjs autograd of the same maths.
+    return [tf.grad((xx: tf.Tensor) => tf.sum(tf.mul(mbstd(null, xx as tf.Tensor4D), dy!)))(x)]
+  })
+  return y
 }

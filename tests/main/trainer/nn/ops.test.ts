@@ -114,6 +114,18 @@ const cases: Case[] = [
     }
   },
   {
+    name: 'minibatch standard deviation',
+    x: [8, 3, 3, 4],
+    params: {},
+    run: (t, x) => ops.mbstd(t, x as tf.Tensor4D),
+    ref: (x) => {
+      const g = tf.reshape(x, [2, 4, 3, 3, 4])
+      const s = tf.sqrt(tf.add(tf.mean(tf.square(tf.sub(g, tf.mean(g, 1, true))), 1), 1e-8))
+      const stat = tf.tile(tf.reshape(tf.tile(tf.reshape(tf.mean(s, [1, 2, 3]), [2, 1]), [1, 4]), [8, 1, 1, 1]), [1, 3, 3, 1])
+      return tf.concat([x, stat], 3)
+    }
+  },
+  {
     name: 'residual add',
     x: [2, 4, 4, 3],
     params: { w: [3, 3, 3, 3] },
