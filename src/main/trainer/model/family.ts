@@ -80,7 +80,7 @@ export interface ModelFamily<S extends BaseSpec = BaseSpec> {
    * step can then get the generator's and the discriminator's gradients on generated images from
    * one backward pass (tape.ts explains how).
    */
-  readonly perSampleDiscriminator: boolean
+  perSampleDiscriminator(spec: S): boolean
   /** The generator as a standard tfjs layers model with these weights (for export and the offline page). */
   exportGenerator(spec: S, values: Record<string, { shape: number[]; data: Float32Array }>): tf.LayersModel
   cost(spec: S): FamilyCost
@@ -89,4 +89,6 @@ export interface ModelFamily<S extends BaseSpec = BaseSpec> {
 export interface BaseSpec {
   resolution: number
   latentDim: number
+  /** Minibatch standard deviation before the discriminator's last layer. */
+  mbstd: boolean
 }

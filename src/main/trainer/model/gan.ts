@@ -177,7 +177,7 @@ export function stepGradients(
     tapeR.backward([[outR.logits, loss.dReal], ...(extra?.seeds ?? [])], { params: isD })
 
     let dFakeIn: tf.Tensor
-    if (family.perSampleDiscriminator) {
+    if (family.perSampleDiscriminator(spec)) {
       // One pass from ones: D's parameters weight each image by ∂L_D/∂logit, the input gradient
       // is scaled afterwards by ∂L_G/∂logit (exact: D mixes no samples).
       const grads = tapeF.backward([[outF.logits, tf.onesLike(outF.logits)]], { params: isD, sampleWeights: tf.reshape(loss.dFakeForD, [batch]) as tf.Tensor1D })

@@ -113,8 +113,8 @@ describe('Gan', () => {
     b.dispose()
   })
 
-  it('computes an R1 penalty on the lazy steps only', async () => {
-    const gan = tiny({ loss: { r1Gamma: 10, r1Every: 2 } })
+  it.each([false, true])('computes an R1 penalty on the lazy steps only (minibatch stddev: %s)', async (mbstd) => {
+    const gan = tiny({ loss: { r1Gamma: 10, r1Every: 2 }, model: { gChannels: 8, dChannels: 8, latentDim: 16, mbstd } })
     const real = realBatch()
     const s1 = gan.trainStep(real)
     expect(s1.r1).toBeNull()

@@ -5,14 +5,18 @@ import { familyFor } from '../../../../src/main/trainer/model/families'
 import { Gan, ganOptionsFromConfig } from '../../../../src/main/trainer/model/gan'
 import { useWasm } from '../../../helpers/backend'
 
-const config = (resolution: 32 | 64) =>
-  RunConfigSchema.parse({ source: '/x', preprocess: { resolution }, model: { arch: 'lite', gChannels: 8, dChannels: 8, latentDim: 16 }, augment: { translation: true } })
+const config = (resolution: 32 | 64, mbstd = false) =>
+  RunConfigSchema.parse({ source: '/x', preprocess: { resolution }, model: { arch: 'lite', gChannels: 8, dChannels: 8, latentDim: 16, mbstd }, augment: { translation: true } })
 
 beforeAll(useWasm)
 
 describe('lite family', () => {
-  it.each([32, 64] as const)('trains at %i px without leaking tensors, and its samples stay in range', async (resolution) => {
-    const gan = new Gan(ganOptionsFromConfig(config(resolution)))
+  it.each([
+    [32, false],
+    [64, false],
+    [32, true]
+  ] as const)('trains at %i px (minibatch stddev: %s) without leaking tensors, and its samples stay in range', async (resolution, mbstd) => {
+    const gan = new Gan(ganOptionsFromConfig(config(resolution, mbstd)))
     const real = tf.tidy(() => tf.sub(tf.mul(tf.randomUniform([4, resolution, resolution, 3], 0, 1, 'float32', 3), 2), 1)) as tf.Tensor4D
     const read = (s: ReturnType<Gan['trainStep']>): number[] => {
       const v = [s.gLoss, s.dLoss, s.dReal, s.dFake].map((t) => t.dataSync()[0]!)

@@ -68,7 +68,7 @@ function discriminatorParams(spec: DcganSpec): ParamSpec[] {
     params.push({ name: `d/conv${i}/bias`, shape: [c], init: 'zeros' })
     inC = c
   })
-  params.push({ name: 'd/out/kernel', shape: [16 * inC, 1], init: 'normal' })
+  params.push({ name: 'd/out/kernel', shape: [16 * (inC + (spec.mbstd ? 1 : 0)), 1], init: 'normal' })
   params.push({ name: 'd/out/bias', shape: [1], init: 'zeros' })
   return params
 }
@@ -90,6 +90,7 @@ function discriminate(spec: DcganSpec, p: Params, x: tf.Tensor4D, tape: Tape | n
   const ch = discriminatorChannels(spec)
   let h = x
   for (let i = 0; i < ch.length; i++) h = ops.conv2d(tape, h, p(`d/conv${i}/kernel`), p(`d/conv${i}/bias`), { stride: 2, pad: 1, act: 'leakyrelu' })
+  if (spec.mbstd) h = ops.mbstd(tape, h)
   const flat = ops.reshape<tf.Rank.R2>(tape, h, [x.shape[0], -1])
   const logit = ops.dense(tape, flat, p('d/out/kernel'), p('d/out/bias'))
   return { logits: ops.reshape<tf.Rank.R1>(tape, logit, [x.shape[0]]), extras: {} }
@@ -153,7 +154,7 @@ function cost(spec: DcganSpec): FamilyCost {
     dm += res * res * 16 * inC * c
     inC = c
   }
-  dm += 16 * inC
+  dm += 16 * (inC + (spec.mbstd ? 1 : 0))
   return { generatorMacs: gm, discriminatorMacs: dm }
 }
 
@@ -164,13 +165,14 @@ export const dcgan: ModelFamily<DcganSpec> = {
     resolution: config.preprocess.resolution,
     latentDim: config.model.latentDim,
     gChannels: config.model.gChannels,
-    dChannels: config.model.dChannels
+    dChannels: config.model.dChannels,
+    mbstd: config.model.mbstd
   }),
   generatorParams,
   discriminatorParams,
   generate: (spec, p, z, tape) => generate(spec, p, z, tape),
   discriminate: (spec, p, x, tape) => discriminate(spec, p, x, tape),
-  perSampleDiscriminator: true,
+  perSampleDiscriminator: (spec) => !spec.mbstd,
   exportGenerator,
   cost
 }

@@ -111,8 +111,7 @@ function discriminatorParams(spec: LiteSpec): ParamSpec[] {
     params.push(...conv(`d/down${i}/skip`, 1, inC, c))
     inC = c
   })
-  params.push(...conv('d/head', 3, inC, inC))
-  params.push(...conv('d/logit', 4, inC, 1))
+  params.push(...conv('d/logit', 4, inC + (spec.mbstd ? 1 : 0), 1))
   let c = d[d.length - 2] ?? d[0]!
   decoderWidths(spec).forEach((out, i) => {
     params.push({ name: `d/dec${i}/kernel`, shape: [3, 3, out, c], init: 'normal' })
@@ -168,8 +167,8 @@ function discriminate(spec: LiteSpec, p: Params, x: tf.Tensor4D, tape: Tape | nu
     h = ops.add(tape, main, skip, 0.5) as tf.Tensor4D
     if (h.shape[1] === 8) at8 = h
   }
-  const head = ops.conv2d(tape, h, p('d/head/kernel'), p('d/head/bias'), leaky)
-  const logit = ops.conv2d(tape, head, p('d/logit/kernel'), p('d/logit/bias'), { pad: 'valid' })
+  const top = spec.mbstd ? ops.mbstd(tape, h) : h
+  const logit = ops.conv2d(tape, top, p('d/logit/kernel'), p('d/logit/bias'), { pad: 'valid' })
   const extras: Record<string, tf.Tensor> = {}
   if (real && spec.reconWeight > 0) {
     let r = at8 ?? h
@@ -285,7 +284,7 @@ function cost(spec: LiteSpec): FamilyCost {
     dm += res * res * (16 * inC * c + 9 * c * c + inC * c)
     inC = c
   }
-  dm += 16 * 9 * inC * inC + 16 * inC
+  dm += 16 * (inC + (spec.mbstd ? 1 : 0))
   return { generatorMacs: g, discriminatorMacs: dm }
 }
 
@@ -297,6 +296,7 @@ export const lite: ModelFamily<LiteSpec> = {
     latentDim: config.model.latentDim,
     gChannels: config.model.gChannels,
     dChannels: config.model.dChannels,
+    mbstd: config.model.mbstd,
     reconWeight: 1
   }),
   generatorParams,
@@ -304,7 +304,7 @@ export const lite: ModelFamily<LiteSpec> = {
   generate,
   discriminate,
   extraDiscriminatorLoss,
-  perSampleDiscriminator: true,
+  perSampleDiscriminator: (spec) => !spec.mbstd,
   exportGenerator,
   cost
 }
