@@ -38,6 +38,8 @@ export const ModelSchema = z.object({
   arch: z.enum(MODEL_ARCHS).default('dcgan'),
   /** Minibatch standard deviation in the discriminator: lets it see how varied a batch is (against collapse). */
   mbstd: z.boolean().default(false),
+  /** Batch norm in the discriminator (not its first layer), over real and generated images separately. */
+  dNorm: z.enum(['none', 'batch']).default('none'),
   latentDim: int(8, 512).default(128),
   /** Width of the generator's last hidden layer; earlier layers double it (capped at 512). */
   gChannels: int(8, 512).default(64),

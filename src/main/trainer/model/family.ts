@@ -91,4 +91,6 @@ export interface BaseSpec {
   latentDim: number
   /** Minibatch standard deviation before the discriminator's last layer. */
   mbstd: boolean
+  /** Batch norm in the discriminator's hidden layers. */
+  dNorm: 'none' | 'batch'
 }

@@ -549,3 +549,96 @@ export const mbstdGradKernel = defineKernel<{ group: number }>({
     }
   }
 })
+
+// ── Batch norm over groups of consecutive images ────────────────────────────────────────────
+
+/**
+ * Per channel, over each group of `group` consecutive images and all their pixels:
+ * y = (x − μ)/σ·γ + β. Outputs y, x̂ and 1/σ per (group, channel).
+ */
+export const batchNormKernel = defineKernel<{ group: number; epsilon: number }>({
+  name: 'BatchNorm',
+  outputs: ([x], { group }) => [x!, x!, [x![0]! / group, x![x!.length - 1]!]],
+  run([x, gamma, beta], [y, xhat, rstd], [shape], { group, epsilon }) {
+    const c = shape![shape!.length - 1]!
+    const n = shape![0]!
+    const perImage = x!.length / n
+    const rows = (group * perImage) / c
+    const mean = new Float64Array(c)
+    const sq = new Float64Array(c)
+    for (let k = 0; k < n / group; k++) {
+      const base = k * group * perImage
+      mean.fill(0)
+      sq.fill(0)
+      for (let r = 0; r < rows; r++) {
+        const o = base + r * c
+        for (let ch = 0; ch < c; ch++) mean[ch]! += x![o + ch]!
+      }
+      for (let ch = 0; ch < c; ch++) mean[ch] = mean[ch]! / rows
+      for (let r = 0; r < rows; r++) {
+        const o = base + r * c
+        for (let ch = 0; ch < c; ch++) {
+          const d = x![o + ch]! - mean[ch]!
+          sq[ch]! += d * d
+        }
+      }
+      for (let ch = 0; ch < c; ch++) rstd![k * c + ch] = 1 / Math.sqrt(sq[ch]! / rows + epsilon)
+      for (let r = 0; r < rows; r++) {
+        const o = base + r * c
+        for (let ch = 0; ch < c; ch++) {
+          const h = (x![o + ch]! - mean[ch]!) * rstd![k * c + ch]!
+          xhat![o + ch] = h
+          y![o + ch] = h * gamma![ch]! + beta![ch]!
+        }
+      }
+    }
+  }
+})
+
+/** Backward of batchNorm: per group, dx = (1/σ)(g − mean(g) − x̂·mean(g·x̂)) with g = dy·γ; dγ = Σ dy·x̂, dβ = Σ dy. */
+export const batchNormGradKernel = defineKernel<{ group: number }>({
+  name: 'BatchNormGrad',
+  outputs: (shapes) => {
+    const c = shapes[0]![shapes[0]!.length - 1]!
+    return [shapes[0]!, [c], [c]]
+  },
+  run([dy, xhat, rstd, gamma], [dx, dgamma, dbeta], [shape], { group }) {
+    const c = shape![shape!.length - 1]!
+    const n = shape![0]!
+    const perImage = dy!.length / n
+    const rows = (group * perImage) / c
+    const mg = new Float64Array(c)
+    const mgx = new Float64Array(c)
+    const dg = new Float64Array(c)
+    const db = new Float64Array(c)
+    for (let k = 0; k < n / group; k++) {
+      const base = k * group * perImage
+      mg.fill(0)
+      mgx.fill(0)
+      for (let r = 0; r < rows; r++) {
+        const o = base + r * c
+        for (let ch = 0; ch < c; ch++) {
+          const d = dy![o + ch]!
+          const h = xhat![o + ch]!
+          mg[ch]! += d
+          mgx[ch]! += d * h
+        }
+      }
+      for (let ch = 0; ch < c; ch++) {
+        db[ch]! += mg[ch]!
+        dg[ch]! += mgx[ch]!
+      }
+      for (let r = 0; r < rows; r++) {
+        const o = base + r * c
+        for (let ch = 0; ch < c; ch++) {
+          const gm = gamma![ch]!
+          dx![o + ch] = rstd![k * c + ch]! * gm * (dy![o + ch]! - mg[ch]! / rows - xhat![o + ch]! * (mgx[ch]! / rows))
+        }
+      }
+    }
+    for (let ch = 0; ch < c; ch++) {
+      dgamma![ch] = dg[ch]!
+      dbeta![ch] = db[ch]!
+    }
+  }
+})

@@ -2,6 +2,8 @@ import * as tf from '@tensorflow/tfjs'
 import {
   actGradKernel,
   autogradMode,
+  batchNormGradKernel,
+  batchNormKernel,
   biasActKernel,
   channelNormGradKernel,
   channelNormKernel,
@@ -451,4 +453,58 @@ export function mbstd(tape: Tape | null, x: tf.Tensor4D): tf.Tensor4D {
     return [tf.grad((xx: tf.Tensor) => tf.sum(tf.mul(mbstd(null, xx as tf.Tensor4D), dy!)))(x)]
   })
   return y
+}
+
+// ── Batch norm ──────────────────────────────────────────────────────────────────────────────
+
+/** Images per batch-norm group: statistics never mix images of different data-parallel shards. */
+export const BATCH_NORM_GROUP = 8
+
+function normGroup(n: number): number {
+  let g = Math.min(BATCH_NORM_GROUP, n)
+  while (n % g !== 0) g--
+  return g
+}
+
+/**
+ * Batch norm with batch statistics, per channel over groups of consecutive images ("ghost"
+ * batches of BATCH_NORM_GROUP), with a learned scale and shift. For the discriminator, which runs
+ * real and generated images as separate batches, the statistics themselves tell it how varied a
+ * batch is.
+ */
+export function batchNorm(tape: Tape | null, x: tf.Tensor, gamma: Param, beta: Param): tf.Tensor {
+  const group = normGroup(x.shape[0]!)
+  const fast = batchNormKernel([x, gamma.value, beta.value], { group, epsilon: NORM_EPSILON })
+  let y: tf.Tensor
+  let xhat: tf.Tensor | null = null
+  let rstd: tf.Tensor | null = null
+  if (fast) {
+    ;[y, xhat, rstd] = fast as [tf.Tensor, tf.Tensor, tf.Tensor]
+  } else {
+    y = batchNormOps(x, gamma.value, beta.value, group)
+  }
+  tape?.record([x], [y], [gamma.name, beta.name], ([dy], ctx) => {
+    let dx: tf.Tensor
+    let dgamma: tf.Tensor
+    let dbeta: tf.Tensor
+    if (xhat && rstd) {
+      ;[dx, dgamma, dbeta] = batchNormGradKernel([dy!, xhat, rstd, gamma.value], { group }) as [tf.Tensor, tf.Tensor, tf.Tensor]
+    } else {
+      const grads = tf.grads((xx: tf.Tensor, g: tf.Tensor, b: tf.Tensor) => tf.sum(tf.mul(batchNormOps(xx, g, b, group), dy!)))([x, gamma.value, beta.value])
+      ;[dx, dgamma, dbeta] = grads as [tf.Tensor, tf.Tensor, tf.Tensor]
+    }
+    if (ctx.wantsParam(gamma.name)) ctx.addParamGrad(gamma.name, dgamma)
+    if (ctx.wantsParam(beta.name)) ctx.addParamGrad(beta.name, dbeta)
+    return [ctx.needs(0) ? dx : null]
+  })
+  return y
+}
+
+function batchNormOps(x: tf.Tensor, gamma: tf.Tensor, beta: tf.Tensor, group: number): tf.Tensor {
+  const shape = x.shape
+  const c = shape[shape.length - 1]!
+  const g = tf.reshape(x, [shape[0]! / group, -1, c])
+  const { mean, variance } = tf.moments(g, 1, true)
+  const xhat = tf.mul(tf.sub(g, mean), tf.rsqrt(tf.add(variance, NORM_EPSILON)))
+  return tf.reshape(tf.add(tf.mul(xhat, gamma), beta), shape)
 }

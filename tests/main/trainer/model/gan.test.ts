@@ -67,9 +67,9 @@ describe('Gan', () => {
     gan.dispose()
   })
 
-  it('does not leak tensors across steps, nor once disposed', async () => {
+  it.each(['none', 'batch'] as const)('does not leak tensors across steps, nor once disposed (discriminator norm: %s)', async (dNorm) => {
     const start = tf.memory().numTensors
-    const gan = tiny({ loss: { r1Gamma: 1, r1Every: 2 }, augment: { color: true, translation: true, cutout: true } })
+    const gan = tiny({ loss: { r1Gamma: 1, r1Every: 2 }, augment: { color: true, translation: true, cutout: true }, model: { gChannels: 8, dChannels: 8, latentDim: 16, dNorm } })
     const real = realBatch()
     await read(gan.trainStep(real))
     const before = tf.memory().numTensors
@@ -113,8 +113,12 @@ describe('Gan', () => {
     b.dispose()
   })
 
-  it.each([false, true])('computes an R1 penalty on the lazy steps only (minibatch stddev: %s)', async (mbstd) => {
-    const gan = tiny({ loss: { r1Gamma: 10, r1Every: 2 }, model: { gChannels: 8, dChannels: 8, latentDim: 16, mbstd } })
+  it.each([
+    [false, 'none'],
+    [true, 'none'],
+    [false, 'batch']
+  ] as const)('computes an R1 penalty on the lazy steps only (minibatch stddev: %s, discriminator norm: %s)', async (mbstd, dNorm) => {
+    const gan = tiny({ loss: { r1Gamma: 10, r1Every: 2 }, model: { gChannels: 8, dChannels: 8, latentDim: 16, mbstd, dNorm } })
     const real = realBatch()
     const s1 = gan.trainStep(real)
     expect(s1.r1).toBeNull()

@@ -66,6 +66,10 @@ function discriminatorParams(spec: DcganSpec): ParamSpec[] {
   ch.forEach((c, i) => {
     params.push({ name: `d/conv${i}/kernel`, shape: [4, 4, inC, c], init: 'normal' })
     params.push({ name: `d/conv${i}/bias`, shape: [c], init: 'zeros' })
+    if (spec.dNorm === 'batch' && i > 0) {
+      params.push({ name: `d/bn${i}/gamma`, shape: [c], init: 'ones' })
+      params.push({ name: `d/bn${i}/beta`, shape: [c], init: 'zeros' })
+    }
     inC = c
   })
   params.push({ name: 'd/out/kernel', shape: [16 * (inC + (spec.mbstd ? 1 : 0)), 1], init: 'normal' })
@@ -89,7 +93,12 @@ function generate(spec: DcganSpec, p: Params, z: tf.Tensor2D, tape: Tape | null)
 function discriminate(spec: DcganSpec, p: Params, x: tf.Tensor4D, tape: Tape | null): DiscriminatorOutput {
   const ch = discriminatorChannels(spec)
   let h = x
-  for (let i = 0; i < ch.length; i++) h = ops.conv2d(tape, h, p(`d/conv${i}/kernel`), p(`d/conv${i}/bias`), { stride: 2, pad: 1, act: 'leakyrelu' })
+  for (let i = 0; i < ch.length; i++) {
+    if (spec.dNorm === 'batch' && i > 0) {
+      h = ops.conv2d(tape, h, p(`d/conv${i}/kernel`), p(`d/conv${i}/bias`), { stride: 2, pad: 1 })
+      h = ops.activation(tape, ops.batchNorm(tape, h, p(`d/bn${i}/gamma`), p(`d/bn${i}/beta`)), 'leakyrelu') as tf.Tensor4D
+    } else h = ops.conv2d(tape, h, p(`d/conv${i}/kernel`), p(`d/conv${i}/bias`), { stride: 2, pad: 1, act: 'leakyrelu' })
+  }
   if (spec.mbstd) h = ops.mbstd(tape, h)
   const flat = ops.reshape<tf.Rank.R2>(tape, h, [x.shape[0], -1])
   const logit = ops.dense(tape, flat, p('d/out/kernel'), p('d/out/bias'))
@@ -166,13 +175,14 @@ export const dcgan: ModelFamily<DcganSpec> = {
     latentDim: config.model.latentDim,
     gChannels: config.model.gChannels,
     dChannels: config.model.dChannels,
-    mbstd: config.model.mbstd
+    mbstd: config.model.mbstd,
+    dNorm: config.model.dNorm
   }),
   generatorParams,
   discriminatorParams,
   generate: (spec, p, z, tape) => generate(spec, p, z, tape),
   discriminate: (spec, p, x, tape) => discriminate(spec, p, x, tape),
-  perSampleDiscriminator: (spec) => !spec.mbstd,
+  perSampleDiscriminator: (spec) => !spec.mbstd && spec.dNorm === 'none',
   exportGenerator,
   cost
 }

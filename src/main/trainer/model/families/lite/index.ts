@@ -297,6 +297,7 @@ export const lite: ModelFamily<LiteSpec> = {
     gChannels: config.model.gChannels,
     dChannels: config.model.dChannels,
     mbstd: config.model.mbstd,
+    dNorm: config.model.dNorm,
     reconWeight: 1
   }),
   generatorParams,
@@ -304,7 +305,7 @@ export const lite: ModelFamily<LiteSpec> = {
   generate,
   discriminate,
   extraDiscriminatorLoss,
-  perSampleDiscriminator: (spec) => !spec.mbstd,
+  perSampleDiscriminator: (spec) => !spec.mbstd && spec.dNorm === 'none',
   exportGenerator,
   cost
 }
