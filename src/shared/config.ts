@@ -38,6 +38,8 @@ export const ModelSchema = z.object({
   arch: z.enum(MODEL_ARCHS).default('dcgan'),
   /** Minibatch standard deviation in the discriminator: lets it see how varied a batch is (against collapse). */
   mbstd: z.boolean().default(false),
+  /** Normalisation in the generator: over each pixel's channels, or none. Either keeps one seed one image. */
+  gNorm: z.enum(['channel', 'none']).default('channel'),
   /** Batch norm in the discriminator (not its first layer), over real and generated images separately. */
   dNorm: z.enum(['none', 'batch']).default('none'),
   latentDim: int(8, 512).default(128),

@@ -93,4 +93,6 @@ export interface BaseSpec {
   mbstd: boolean
   /** Batch norm in the discriminator's hidden layers. */
   dNorm: 'none' | 'batch'
+  /** Per-pixel channel norm in the generator, or none. */
+  gNorm: 'channel' | 'none'
 }

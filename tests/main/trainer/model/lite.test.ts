@@ -5,8 +5,8 @@ import { familyFor } from '../../../../src/main/trainer/model/families'
 import { Gan, ganOptionsFromConfig } from '../../../../src/main/trainer/model/gan'
 import { useWasm } from '../../../helpers/backend'
 
-const config = (resolution: 32 | 64, mbstd = false) =>
-  RunConfigSchema.parse({ source: '/x', preprocess: { resolution }, model: { arch: 'lite', gChannels: 8, dChannels: 8, latentDim: 16, mbstd }, augment: { translation: true } })
+const config = (resolution: 32 | 64, mbstd = false, gNorm: 'channel' | 'none' = 'channel') =>
+  RunConfigSchema.parse({ source: '/x', preprocess: { resolution }, model: { arch: 'lite', gChannels: 8, dChannels: 8, latentDim: 16, mbstd, gNorm }, augment: { translation: true } })
 
 beforeAll(useWasm)
 
@@ -43,8 +43,8 @@ describe('lite family', () => {
     gan.dispose()
   })
 
-  it('exports to a standard tfjs layers model that makes the same images', async () => {
-    const cfg = config(64)
+  it.each(['channel', 'none'] as const)('exports to a standard tfjs layers model that makes the same images (generator norm: %s)', async (gNorm) => {
+    const cfg = config(64, false, gNorm)
     const gan = new Gan(ganOptionsFromConfig(cfg))
     // Lively weights: the initial ones are small and would hide differences.
     const g = await gan.g.read()
@@ -61,7 +61,7 @@ describe('lite family', () => {
     const diff = tf.max(tf.abs(tf.sub(expected, got))).dataSync()[0]!
     const spread = tf.moments(expected).variance.dataSync()[0]!
     expect(spread).toBeGreaterThan(1e-3)
-    expect(diff).toBeLessThan(1e-4)
+    expect(diff).toBeLessThan(1e-3) // float summation order differs between the two convolution paths; a 255th is 4e-3
     // Standard layers only: it round-trips through JSON.
     const json = model.toJSON(null, false) as { config: { layers: { class_name: string }[] } }
     const classes = new Set(json.config.layers.map((l) => l.class_name))

@@ -43,16 +43,19 @@ function generatorParams(spec: DcganSpec): ParamSpec[] {
   const c0 = ch[0]!
   const params: ParamSpec[] = [
     { name: 'g/dense/kernel', shape: [spec.latentDim, 16 * c0], init: 'normal' },
-    { name: 'g/dense/bias', shape: [16 * c0], init: 'zeros' },
-    { name: 'g/norm0/gamma', shape: [c0], init: 'ones' },
-    { name: 'g/norm0/beta', shape: [c0], init: 'zeros' }
+    { name: 'g/dense/bias', shape: [16 * c0], init: 'zeros' }
   ]
+  const norm = (i: number, c: number): void => {
+    if (spec.gNorm !== 'channel') return
+    params.push({ name: `g/norm${i}/gamma`, shape: [c], init: 'ones' })
+    params.push({ name: `g/norm${i}/beta`, shape: [c], init: 'zeros' })
+  }
+  norm(0, c0)
   for (let i = 1; i < ch.length; i++) {
     // conv2dTranspose filters are [h, w, outChannels, inChannels]
     params.push({ name: `g/up${i}/kernel`, shape: [4, 4, ch[i]!, ch[i - 1]!], init: 'normal' })
     params.push({ name: `g/up${i}/bias`, shape: [ch[i]!], init: 'zeros' })
-    params.push({ name: `g/norm${i}/gamma`, shape: [ch[i]!], init: 'ones' })
-    params.push({ name: `g/norm${i}/beta`, shape: [ch[i]!], init: 'zeros' })
+    norm(i, ch[i]!)
   }
   params.push({ name: 'g/rgb/kernel', shape: [4, 4, 3, ch[ch.length - 1]!], init: 'normal' })
   params.push({ name: 'g/rgb/bias', shape: [3], init: 'zeros' })
@@ -82,10 +85,12 @@ function generate(spec: DcganSpec, p: Params, z: tf.Tensor2D, tape: Tape | null)
   const batch = z.shape[0]
   const h = ops.dense(tape, z, p('g/dense/kernel'), p('g/dense/bias'))
   let x = ops.reshape<tf.Rank.R4>(tape, h, [batch, 4, 4, ch[0]!])
-  x = ops.activation(tape, ops.channelNorm(tape, x, p('g/norm0/gamma'), p('g/norm0/beta')), 'relu') as tf.Tensor4D
+  const norm = (t: tf.Tensor4D, i: number): tf.Tensor4D =>
+    spec.gNorm === 'channel' ? (ops.channelNorm(tape, t, p(`g/norm${i}/gamma`), p(`g/norm${i}/beta`)) as tf.Tensor4D) : t
+  x = ops.activation(tape, norm(x, 0), 'relu') as tf.Tensor4D
   for (let i = 1; i < ch.length; i++) {
     x = ops.conv2dTranspose(tape, x, p(`g/up${i}/kernel`), p(`g/up${i}/bias`))
-    x = ops.activation(tape, ops.channelNorm(tape, x, p(`g/norm${i}/gamma`), p(`g/norm${i}/beta`)), 'relu') as tf.Tensor4D
+    x = ops.activation(tape, norm(x, i), 'relu') as tf.Tensor4D
   }
   return ops.conv2dTranspose(tape, x, p('g/rgb/kernel'), p('g/rgb/bias'), { act: 'tanh' })
 }
@@ -118,11 +123,12 @@ function exportGenerator(spec: DcganSpec, values: Record<string, { shape: number
   const relu = (i: number): tf.layers.Layer => tf.layers.activation({ activation: 'relu', name: `relu${i}` })
   model.add(tf.layers.dense({ inputShape: [spec.latentDim], units: 16 * c0, name: 'dense' }))
   model.add(tf.layers.reshape({ targetShape: [4, 4, c0], name: 'reshape' }))
-  model.add(norm(0))
+  const withNorm = spec.gNorm === 'channel'
+  if (withNorm) model.add(norm(0))
   model.add(relu(0))
   for (let i = 1; i < ch.length; i++) {
     model.add(tf.layers.conv2dTranspose({ filters: ch[i]!, kernelSize: 4, strides: 2, padding: 'same', name: `up${i}` }))
-    model.add(norm(i))
+    if (withNorm) model.add(norm(i))
     model.add(relu(i))
   }
   model.add(tf.layers.conv2dTranspose({ filters: 3, kernelSize: 4, strides: 2, padding: 'same', activation: 'tanh', name: 'rgb' }))
@@ -139,7 +145,7 @@ function exportGenerator(spec: DcganSpec, values: Record<string, { shape: number
   assign('dense', ['g/dense/kernel', 'g/dense/bias'])
   for (let i = 0; i < ch.length; i++) {
     if (i > 0) assign(`up${i}`, [`g/up${i}/kernel`, `g/up${i}/bias`])
-    assign(`norm${i}`, [`g/norm${i}/gamma`, `g/norm${i}/beta`])
+    if (withNorm) assign(`norm${i}`, [`g/norm${i}/gamma`, `g/norm${i}/beta`])
   }
   assign('rgb', ['g/rgb/kernel', 'g/rgb/bias'])
   return model
@@ -176,7 +182,8 @@ export const dcgan: ModelFamily<DcganSpec> = {
     gChannels: config.model.gChannels,
     dChannels: config.model.dChannels,
     mbstd: config.model.mbstd,
-    dNorm: config.model.dNorm
+    dNorm: config.model.dNorm,
+    gNorm: config.model.gNorm
   }),
   generatorParams,
   discriminatorParams,

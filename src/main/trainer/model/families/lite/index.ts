@@ -83,13 +83,13 @@ function generatorParams(spec: LiteSpec): ParamSpec[] {
   const params: ParamSpec[] = [
     { name: 'g/dense/kernel', shape: [spec.latentDim, 16 * 2 * w[0]!], init: 'normal' },
     { name: 'g/dense/bias', shape: [16 * 2 * w[0]!], init: 'zeros' },
-    ...norm('g/norm0', 2 * w[0]!)
+    ...(spec.gNorm === 'channel' ? norm('g/norm0', 2 * w[0]!) : [])
   ]
   for (let i = 1; i < w.length; i++) {
     // upConv kernels are [3, 3, out, in] (the transposed-conv layout).
     params.push({ name: `g/up${i}/kernel`, shape: [3, 3, 2 * w[i]!, w[i - 1]!], init: 'normal' })
     params.push({ name: `g/up${i}/bias`, shape: [2 * w[i]!], init: 'zeros' })
-    params.push(...norm(`g/norm${i}`, 2 * w[i]!))
+    if (spec.gNorm === 'channel') params.push(...norm(`g/norm${i}`, 2 * w[i]!))
     params.push({ name: `g/noise${i}/strength`, shape: [2 * w[i]!], init: 'zeros' })
   }
   for (const [small, big] of slePairs(spec)) {
@@ -135,12 +135,14 @@ function generate(spec: LiteSpec, p: Params, z: tf.Tensor2D, tape: Tape | null, 
   const batch = z.shape[0]
   const h = ops.dense(tape, z, p('g/dense/kernel'), p('g/dense/bias'))
   let x = ops.reshape<tf.Rank.R4>(tape, h, [batch, 4, 4, 2 * w[0]!])
-  x = ops.glu(tape, ops.channelNorm(tape, x, p('g/norm0/gamma'), p('g/norm0/beta')) as tf.Tensor4D)
+  const norm = (t: tf.Tensor4D, name: string): tf.Tensor4D =>
+    spec.gNorm === 'channel' ? (ops.channelNorm(tape, t, p(`g/${name}/gamma`), p(`g/${name}/beta`)) as tf.Tensor4D) : t
+  x = ops.glu(tape, norm(x, 'norm0'))
   const feats: tf.Tensor4D[] = [x]
   const sle = new Map(slePairs(spec).map(([small, big]) => [big, small]))
   for (let i = 1; i < w.length; i++) {
     x = ops.upConv(tape, x, p(`g/up${i}/kernel`), p(`g/up${i}/bias`))
-    x = ops.channelNorm(tape, x, p(`g/norm${i}/gamma`), p(`g/norm${i}/beta`)) as tf.Tensor4D
+    x = norm(x, `norm${i}`)
     if (ctx.training && ctx.imageSeeds) x = ops.noiseInject(tape, x, noiseFor(ctx.imageSeeds, i, x.shape[1]), p(`g/noise${i}/strength`))
     x = ops.glu(tape, x)
     const small = sle.get(i)
@@ -221,6 +223,7 @@ function exportGenerator(spec: LiteSpec, values: Record<string, { shape: number[
     return tf.layers.multiply({ name: `${name}_gate` }).apply([aLayer.apply(x) as tf.SymbolicTensor, bLayer.apply(x) as tf.SymbolicTensor]) as tf.SymbolicTensor
   }
   const layerNorm = (x: tf.SymbolicTensor, name: string): tf.SymbolicTensor => {
+    if (spec.gNorm !== 'channel') return x
     const layer = tf.layers.layerNormalization({ axis: -1, epsilon: ops.NORM_EPSILON, name })
     const out = layer.apply(x) as tf.SymbolicTensor
     weights.push([layer, [t(`g/${name}/gamma`), t(`g/${name}/beta`)]])
@@ -298,6 +301,7 @@ export const lite: ModelFamily<LiteSpec> = {
     dChannels: config.model.dChannels,
     mbstd: config.model.mbstd,
     dNorm: config.model.dNorm,
+    gNorm: config.model.gNorm,
     reconWeight: 1
   }),
   generatorParams,
