@@ -1,6 +1,6 @@
 import type { BackendStatus, LogLine, TrainProgress } from '@shared/contract'
 import { StudioError, type StudioErrorShape, toErrorShape } from '@shared/errors'
-import type { RunJson, RunStatus } from '@shared/runs'
+import type { RunJson } from '@shared/runs'
 import type { TrainerEvent } from '../trainer/events'
 import { mergeProgress, type ChildMessage, type HostMessage, type JobMethod, type JobMethods, type TrainerInit } from '../trainer/protocol'
 import type { EventSink } from './events'
@@ -81,7 +81,6 @@ interface Job {
   session: ChildSession<'train'> | null
   pause: boolean
   stop: boolean
-  lastStatus: RunStatus | null
   step: number | null
   ended: Promise<JobOutcome>
   end(outcome: JobOutcome): void
@@ -127,7 +126,6 @@ export class TrainerHost {
       session: null,
       pause: false,
       stop: false,
-      lastStatus: null,
       step: null,
       ended,
       end
@@ -353,9 +351,15 @@ export class TrainerHost {
         return
       case 'status':
         this.progress.flush(job.runId)
-        job.lastStatus = event.status
         if (event.status === 'paused') job.state = job.stop ? 'stopping' : 'paused'
         else if (event.status === 'running') job.state = job.stop ? 'stopping' : 'running'
+        else {
+          // A final status (stopped, completed, failed) is said once the job has ended: until
+          // then the run still reads as live, and a client that re-read it now would be told so.
+          job.state = 'stopping'
+          this.notify()
+          return
+        }
         this.opts.emit('train.status', { runId: job.runId, status: event.status, error: event.error })
         this.notify()
         return
@@ -368,12 +372,10 @@ export class TrainerHost {
   private async finish(job: Job, outcome: { kind: 'done'; run: RunJson } | { kind: 'failed'; error: StudioErrorShape }): Promise<void> {
     this.progress.flush(job.runId)
     this.logs.flush()
+    let final: RunJson | null = null
     try {
       if (outcome.kind === 'done') {
-        const run = outcome.run
-        if (job.lastStatus !== run.status) {
-          this.opts.emit('train.status', { runId: job.runId, status: run.status, error: run.error })
-        }
+        final = outcome.run
         job.end(outcome)
       } else {
         job.end({ kind: 'failed', error: await this.recordFailure(job, outcome.error) })
@@ -382,6 +384,9 @@ export class TrainerHost {
       this.progress.forget(job.runId)
       if (this.current === job) this.current = null
       job.session = null
+      // Said once the job is gone: a client that re-read the run while the job was still winding
+      // down (and so saw it as training) learns its final state.
+      if (final) this.opts.emit('train.status', { runId: job.runId, status: final.status, error: final.error })
       this.pump()
       this.notify()
     }

@@ -41,6 +41,25 @@ function finishChild(child: FakeChild, run: RunJson): void {
   child.post({ type: 'done', jobId: child.jobId, output: run })
 }
 
+describe('TrainerHost: the final status', () => {
+  it('says stopped only once the job is gone, so a client re-reading the run then sees it stopped', async () => {
+    const { host, children, events } = setup()
+    host.enqueue('a', '/runs/a')
+    await startChild(children[0]!, 'a')
+    const seenLive: Array<string | null> = []
+    children[0]!.post({ type: 'event', jobId: children[0]!.jobId, event: { type: 'status', runId: 'a', status: 'stopped', error: null } })
+    await tick()
+    // The child has said it stopped but has not ended its job: the run still has a live job, and no
+    // final status has been sent yet (a client told "stopped" now would re-read it as training).
+    seenLive.push(host.job('a')?.state ?? null)
+    expect(events.of('train.status').map((s) => s.status)).toEqual(['running'])
+    finishChild(children[0]!, fakeRun({ id: 'a', status: 'stopped' }))
+    await until(() => expect(events.of('train.status').map((s) => s.status)).toEqual(['running', 'stopped']))
+    expect(host.job('a')).toBeNull()
+    expect(seenLive).toEqual(['stopping'])
+  })
+})
+
 describe('TrainerHost: the queue', () => {
   it('runs one job at a time, in the order queued', async () => {
     const { host, children, events } = setup()
