@@ -1,12 +1,14 @@
-import type { BackendName, RunConfig } from '@shared/config'
+import { RunConfigSchema, type BackendName, type RunConfig } from '@shared/config'
 import type { BackendStatus } from '@shared/contract'
 import type { RunJson } from '@shared/runs'
+import { familyCost, stepMacsPerImage } from '../trainer/model/families/costs'
 
 /**
  * How long 1,000 steps of a configuration will take here. Past runs of the same shape on the same
  * backend are the best evidence (their run.json has training time and steps); without them, the
- * backend's calibration speed (DCGAN-32, batch 32, 64 channels, one G+D pass) is scaled by
- * resolution, width and batch. Pure.
+ * backend's calibration speed (a DCGAN-32 generator and discriminator, forward and backward, at
+ * 64 channels) is scaled by what a step of this model family and shape costs per image (its
+ * multiply–accumulates) and by the batch. Pure.
  */
 export function estimateMsPer1000Steps(
   config: RunConfig,
@@ -22,7 +24,11 @@ export function estimateMsPer1000Steps(
         r.backend?.used === backend &&
         r.step >= 20 &&
         r.trainingMs > 0 &&
+        (r.config.model.arch ?? 'dcgan') === config.model.arch &&
         r.config.preprocess.resolution === config.preprocess.resolution &&
+        r.config.model.latentDim === config.model.latentDim &&
+        r.config.model.mbstd === config.model.mbstd &&
+        r.config.model.dNorm === config.model.dNorm &&
         r.config.batchSize === config.batchSize &&
         r.config.model.gChannels === config.model.gChannels &&
         r.config.model.dChannels === config.model.dChannels
@@ -32,14 +38,21 @@ export function estimateMsPer1000Steps(
 
   const status = backends.find((b) => b.name === backend)
   if (!status?.imagesPerSec || status.imagesPerSec <= 0) return { msPer1000Steps: null, backend }
-  const res = config.preprocess.resolution / 32
-  const width = (config.model.gChannels + config.model.dChannels) / 128
-  // A training step is about two calibration passes (a D step and a G step); R1 adds a third on D.
-  const passes = 2 + (config.loss.r1Gamma > 0 ? 1 / config.loss.r1Every : 0)
-  const imagesPerSec = status.imagesPerSec / (res * res * width * width * passes)
+  const imagesPerSec = (status.imagesPerSec * CALIBRATION_MACS) / stepMacsPerImage(config)
   const msPerStep = (config.batchSize / imagesPerSec) * 1000
   return { msPer1000Steps: Math.round(msPerStep * 1000), backend }
 }
+
+/** The calibration workload per image: a DCGAN-32 G (256-128-64) and D (64-128-256), each forward and backward. */
+const CALIBRATION_MACS = (() => {
+  const shape = RunConfigSchema.parse({
+    source: '-',
+    preprocess: { resolution: 32 },
+    model: { arch: 'dcgan', latentDim: 128, gChannels: 64, dChannels: 64, mbstd: false, dNorm: 'none', gNorm: 'channel' }
+  })
+  const { generatorMacs, discriminatorMacs } = familyCost(shape)
+  return 3 * (generatorMacs + discriminatorMacs)
+})()
 
 /** The backend a request would use: an explicit one if available; `auto` → the fastest measured one (never cpu). */
 export function pickBackend(request: RunConfig['backend'], backends: BackendStatus[]): BackendName | null {

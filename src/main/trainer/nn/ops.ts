@@ -292,7 +292,7 @@ export function glu(tape: Tape | null, x: tf.Tensor4D): tf.Tensor4D {
 export function upsample2(tape: Tape | null, x: tf.Tensor4D): tf.Tensor4D {
   const fast = upsample2Kernel([x], {})
   const [, h, w] = x.shape
-  const y = (fast ? fast[0] : tf.image.resizeNearestNeighbor(x, [h * 2, w * 2])) as tf.Tensor4D
+  const y = (fast ? fast[0] : autogradMode() ? repeat2(x) : tf.image.resizeNearestNeighbor(x, [h * 2, w * 2])) as tf.Tensor4D
   tape?.record([x], [y], [], ([dy]) => [sumPool2(dy! as tf.Tensor4D, 1)])
   return y
 }
@@ -300,8 +300,19 @@ export function upsample2(tape: Tape | null, x: tf.Tensor4D): tf.Tensor4D {
 function sumPool2(x: tf.Tensor4D, scale: number): tf.Tensor4D {
   const fast = pool2Kernel([x], { scale })
   if (fast) return fast[0] as tf.Tensor4D
+  if (autogradMode()) {
+    // Differentiable twice (R1 takes a gradient of a gradient; tfjs's AvgPoolGrad has none).
+    const [n, h, w, c] = x.shape
+    return tf.mul(tf.sum(tf.reshape(x, [n, h / 2, 2, w / 2, 2, c]), [2, 4]), scale) as tf.Tensor4D
+  }
   const pooled = tf.avgPool(x, 2, 2, 'valid')
   return (scale === 0.25 ? pooled : tf.mul(pooled, scale * 4)) as tf.Tensor4D
+}
+
+/** Nearest ×2 as a broadcast, differentiable twice (for autograd mode; see sumPool2). */
+function repeat2(x: tf.Tensor4D): tf.Tensor4D {
+  const [n, h, w, c] = x.shape
+  return tf.reshape(tf.mul(tf.reshape(x, [n, h, 1, w, 1, c]), tf.ones([1, 1, 2, 1, 2, 1])), [n, h * 2, w * 2, c])
 }
 
 /** 2×2 average pooling (stride 2). */

@@ -35,6 +35,26 @@ describe('lite family', () => {
     gan.dispose()
   })
 
+  it.each([false, true])('trains with the R1 penalty (a gradient of a gradient through pooling and upsampling; minibatch stddev: %s)', (mbstd) => {
+    const withR1 = RunConfigSchema.parse({ ...config(32, mbstd, 'none'), loss: { type: 'hinge', r1Gamma: 0.2, r1Every: 1 } })
+    const gan = new Gan(ganOptionsFromConfig(withR1))
+    const real = tf.tidy(() => tf.sub(tf.mul(tf.randomUniform([4, 32, 32, 3], 0, 1, 'float32', 5), 2), 1)) as tf.Tensor4D
+    const step = (): number => {
+      const s = gan.trainStep(real)
+      expect(s.r1).toBeTruthy()
+      const r1 = s.r1!.dataSync()[0]!
+      tf.dispose([s.gLoss, s.dLoss, s.dReal, s.dFake, s.r1!])
+      return r1
+    }
+    step()
+    const before = tf.memory().numTensors
+    const r1 = step()
+    expect(Number.isFinite(r1) && r1 > 0).toBe(true)
+    expect(tf.memory().numTensors).toBe(before)
+    real.dispose()
+    gan.dispose()
+  })
+
   it('makes one image per seed whatever else is in the batch (no noise at inference)', () => {
     const gan = new Gan(ganOptionsFromConfig(config(32)))
     const alone = tf.tidy(() => gan.generate(gan.latentsForSeeds([7])).dataSync())

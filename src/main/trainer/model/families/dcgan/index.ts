@@ -1,8 +1,10 @@
 import * as tf from '@tensorflow/tfjs'
-import type { RunConfig } from '@shared/config'
 import * as ops from '../../../nn/ops'
 import type { Tape } from '../../../nn/tape'
-import type { BaseSpec, DiscriminatorOutput, FamilyCost, ModelFamily, Params, ParamSpec } from '../../family'
+import type { DiscriminatorOutput, ModelFamily, Params, ParamSpec } from '../../family'
+import { cost, dcganSpec, discriminatorChannels, generatorChannels, type DcganSpec } from './shape'
+
+export { discriminatorChannels, generatorChannels, stagesFor, type DcganSpec } from './shape'
 
 /**
  * DCGAN whose depth follows the resolution.
@@ -13,30 +15,10 @@ import type { BaseSpec, DiscriminatorOutput, FamilyCost, ModelFamily, Params, Pa
  * Discriminator: [4×4 stride-2 conv → LeakyReLU 0.2]… down to 4×4 → dense → one logit.
  */
 
-export interface DcganSpec extends BaseSpec {
-  gChannels: number
-  dChannels: number
-}
 
-const MAX_CHANNELS = 512
 
-export function stagesFor(resolution: number): number {
-  const n = Math.log2(resolution) - 2
-  if (!Number.isInteger(n) || n < 1) throw new Error(`Unsupported resolution ${resolution}`)
-  return n
-}
 
-/** Channels of the generator's feature maps at 4×4, 8×8, … (one entry per hidden stage). */
-export function generatorChannels(spec: DcganSpec): number[] {
-  const n = stagesFor(spec.resolution)
-  return Array.from({ length: n }, (_, i) => Math.min(spec.gChannels * 2 ** (n - 1 - i), MAX_CHANNELS))
-}
 
-/** Channels after each discriminator conv (at R/2, R/4, …, 4). */
-export function discriminatorChannels(spec: DcganSpec): number[] {
-  const n = stagesFor(spec.resolution)
-  return Array.from({ length: n }, (_, i) => Math.min(spec.dChannels * 2 ** i, MAX_CHANNELS))
-}
 
 function generatorParams(spec: DcganSpec): ParamSpec[] {
   const ch = generatorChannels(spec)
@@ -151,40 +133,11 @@ function exportGenerator(spec: DcganSpec, values: Record<string, { shape: number
   return model
 }
 
-function cost(spec: DcganSpec): FamilyCost {
-  const g = generatorChannels(spec)
-  let gm = spec.latentDim * 16 * g[0]!
-  let size = 4
-  for (let i = 1; i < g.length; i++) {
-    gm += size * size * 16 * g[i - 1]! * g[i]!
-    size *= 2
-  }
-  gm += size * size * 16 * g[g.length - 1]! * 3
-  const d = discriminatorChannels(spec)
-  let dm = 0
-  let res = spec.resolution
-  let inC = 3
-  for (const c of d) {
-    res /= 2
-    dm += res * res * 16 * inC * c
-    inC = c
-  }
-  dm += 16 * (inC + (spec.mbstd ? 1 : 0))
-  return { generatorMacs: gm, discriminatorMacs: dm }
-}
 
 export const dcgan: ModelFamily<DcganSpec> = {
   id: 'dcgan',
   description: 'DCGAN: transposed convolutions up, strided convolutions down, one logit per image',
-  spec: (config: RunConfig) => ({
-    resolution: config.preprocess.resolution,
-    latentDim: config.model.latentDim,
-    gChannels: config.model.gChannels,
-    dChannels: config.model.dChannels,
-    mbstd: config.model.mbstd,
-    dNorm: config.model.dNorm,
-    gNorm: config.model.gNorm
-  }),
+  spec: dcganSpec,
   generatorParams,
   discriminatorParams,
   generate: (spec, p, z, tape) => generate(spec, p, z, tape),

@@ -1,9 +1,11 @@
 import * as tf from '@tensorflow/tfjs'
-import type { RunConfig } from '@shared/config'
 import * as ops from '../../../nn/ops'
 import type { Tape } from '../../../nn/tape'
 import { Rng } from '../../rng'
-import type { BaseSpec, DiscriminatorOutput, ExtraLoss, FamilyCost, GenerateContext, LossContext, ModelFamily, Params, ParamSpec } from '../../family'
+import type { DiscriminatorOutput, ExtraLoss, GenerateContext, LossContext, ModelFamily, Params, ParamSpec } from '../../family'
+import { cost, discriminatorWidths, generatorWidths, liteSpec, slePairs, type LiteSpec } from './shape'
+
+export { discriminatorWidths, generatorWidths, type LiteSpec } from './shape'
 
 /**
  * `lite`: the FastGAN recipe (Liu et al. 2021) sized for small data and little compute.
@@ -21,44 +23,13 @@ import type { BaseSpec, DiscriminatorOutput, ExtraLoss, FamilyCost, GenerateCont
  * that keeps D's features general on small folders.
  */
 
-export interface LiteSpec extends BaseSpec {
-  /** Generator channels at full resolution (doubling towards 4×4, capped at 512). */
-  gChannels: number
-  /** Discriminator channels after the first down-block (doubling towards 4×4, capped at 512). */
-  dChannels: number
-  /** Weight of the reconstruction loss. */
-  reconWeight: number
-}
 
-const MAX_CHANNELS = 512
 const DECODER_SIZE = 32
 const NOISE_STD = 1
 
-function stagesFor(resolution: number): number {
-  const n = Math.log2(resolution) - 2
-  if (!Number.isInteger(n) || n < 1) throw new Error(`Unsupported resolution ${resolution}`)
-  return n
-}
 
-/** Generator channels at 4×4, 8×8, …, R×R. */
-export function generatorWidths(spec: LiteSpec): number[] {
-  const n = stagesFor(spec.resolution)
-  return Array.from({ length: n + 1 }, (_, i) => Math.min(spec.gChannels * 2 ** (n - i), MAX_CHANNELS))
-}
 
-/** Discriminator channels after each down-block (R/2, …, 4). */
-export function discriminatorWidths(spec: LiteSpec): number[] {
-  const n = stagesFor(spec.resolution)
-  return Array.from({ length: n }, (_, i) => Math.min(spec.dChannels * 2 ** i, MAX_CHANNELS))
-}
 
-/** Skip-layer excitation pairs: [small stage index, big stage index] (stage i is 4·2^i px). */
-function slePairs(spec: LiteSpec): [number, number][] {
-  const n = stagesFor(spec.resolution)
-  const pairs: [number, number][] = []
-  for (let big = 3; big <= n; big++) pairs.push([big - 3, big])
-  return pairs
-}
 
 /** Decoder stages from the 8×8 features to min(R, 32) px. */
 function decoderWidths(spec: LiteSpec): number[] {
@@ -267,43 +238,11 @@ function exportGenerator(spec: LiteSpec, values: Record<string, { shape: number[
   return model
 }
 
-function cost(spec: LiteSpec): FamilyCost {
-  const w = generatorWidths(spec)
-  let g = spec.latentDim * 16 * 2 * w[0]!
-  let size = 4
-  for (let i = 1; i < w.length; i++) {
-    g += size * size * 16 * w[i - 1]! * 2 * w[i]! // the tied 4×4 transposed conv
-    size *= 2
-  }
-  for (const [small, big] of slePairs(spec)) g += 16 * w[small]! * w[big]! + w[big]! * w[big]!
-  g += size * size * 9 * w[w.length - 1]! * 3
-  const d = discriminatorWidths(spec)
-  const first = Math.max(8, d[0]! / 2)
-  let res = spec.resolution
-  let dm = res * res * 9 * 3 * first
-  let inC = first
-  for (const c of d) {
-    res /= 2
-    dm += res * res * (16 * inC * c + 9 * c * c + inC * c)
-    inC = c
-  }
-  dm += 16 * (inC + (spec.mbstd ? 1 : 0))
-  return { generatorMacs: g, discriminatorMacs: dm }
-}
 
 export const lite: ModelFamily<LiteSpec> = {
   id: 'lite',
   description: 'FastGAN-style: upsample + conv, gated units, skip-layer excitation; residual discriminator with a reconstruction task',
-  spec: (config: RunConfig) => ({
-    resolution: config.preprocess.resolution,
-    latentDim: config.model.latentDim,
-    gChannels: config.model.gChannels,
-    dChannels: config.model.dChannels,
-    mbstd: config.model.mbstd,
-    dNorm: config.model.dNorm,
-    gNorm: config.model.gNorm,
-    reconWeight: 1
-  }),
+  spec: liteSpec,
   generatorParams,
   discriminatorParams,
   generate,

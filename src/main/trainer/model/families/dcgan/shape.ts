@@ -1,0 +1,63 @@
+import type { RunConfig } from '@shared/config'
+import type { BaseSpec, FamilyCost } from '../../family'
+
+/** The DCGAN family's shapes and cost: plain arithmetic, no tensors (the studio's estimate uses it). */
+
+export interface DcganSpec extends BaseSpec {
+  gChannels: number
+  dChannels: number
+}
+
+const MAX_CHANNELS = 512
+
+export function dcganSpec(config: RunConfig): DcganSpec {
+  return {
+    resolution: config.preprocess.resolution,
+    latentDim: config.model.latentDim,
+    gChannels: config.model.gChannels,
+    dChannels: config.model.dChannels,
+    mbstd: config.model.mbstd,
+    dNorm: config.model.dNorm,
+    gNorm: config.model.gNorm
+  }
+}
+
+export function stagesFor(resolution: number): number {
+  const n = Math.log2(resolution) - 2
+  if (!Number.isInteger(n) || n < 1) throw new Error(`Unsupported resolution ${resolution}`)
+  return n
+}
+
+/** Channels of the generator's feature maps at 4×4, 8×8, … (one entry per hidden stage). */
+export function generatorChannels(spec: DcganSpec): number[] {
+  const n = stagesFor(spec.resolution)
+  return Array.from({ length: n }, (_, i) => Math.min(spec.gChannels * 2 ** (n - 1 - i), MAX_CHANNELS))
+}
+
+/** Channels after each discriminator conv (at R/2, R/4, …, 4). */
+export function discriminatorChannels(spec: DcganSpec): number[] {
+  const n = stagesFor(spec.resolution)
+  return Array.from({ length: n }, (_, i) => Math.min(spec.dChannels * 2 ** i, MAX_CHANNELS))
+}
+
+export function cost(spec: DcganSpec): FamilyCost {
+  const g = generatorChannels(spec)
+  let gm = spec.latentDim * 16 * g[0]!
+  let size = 4
+  for (let i = 1; i < g.length; i++) {
+    gm += size * size * 16 * g[i - 1]! * g[i]!
+    size *= 2
+  }
+  gm += size * size * 16 * g[g.length - 1]! * 3
+  const d = discriminatorChannels(spec)
+  let dm = 0
+  let res = spec.resolution
+  let inC = 3
+  for (const c of d) {
+    res /= 2
+    dm += res * res * 16 * inC * c
+    inC = c
+  }
+  dm += 16 * (inC + (spec.mbstd ? 1 : 0))
+  return { generatorMacs: gm, discriminatorMacs: dm }
+}
