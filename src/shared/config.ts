@@ -102,18 +102,9 @@ export const RunConfigSchema = z.object({
 export type RunConfig = z.infer<typeof RunConfigSchema>
 export type RunConfigInput = z.input<typeof RunConfigSchema>
 
-export const PRESETS = {
-  'Quick sketch': { steps: 1000, batchSize: 32, model: { gChannels: 32, dChannels: 32 }, sampleEvery: 50 },
-  Balanced: { steps: 5000, batchSize: 32, model: { gChannels: 64, dChannels: 64 }, augment: { xflip: true, translation: true } },
-  Quality: {
-    steps: 20000,
-    batchSize: 64,
-    model: { gChannels: 128, dChannels: 128 },
-    loss: { type: 'hinge', r1Gamma: 1, r1Every: 4 },
-    augment: { xflip: true, color: true, translation: true, cutout: true }
-  }
-} satisfies Record<string, Partial<RunConfigInput>>
-export type PresetName = keyof typeof PRESETS
+/** The New run presets (src/shared/recipes.ts says what each trains with at each size). */
+export const PRESET_NAMES = ['Quick sketch', 'Balanced', 'Quality'] as const
+export type PresetName = (typeof PRESET_NAMES)[number]
 
 /** Human-readable one-liner for a zod error: "steps: must be at most 10000000". */
 export function describeZodError(error: z.ZodError): string {

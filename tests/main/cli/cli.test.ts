@@ -62,6 +62,24 @@ describe('gan-studio CLI: bad input is one clear line and exit code 2', () => {
     await expect(configFromFlags([home, '--config', file])).rejects.toThrow(/Invalid settings: steps/)
   })
 
+  it('gives a new run the recommended recipe for its size, under what the config file and flags say', async () => {
+    const { configFromFlags, validConfig } = await import('../../../src/main/cli/commands/train')
+    const small = await configFromFlags([home, '--resolution', '32', '--crop', 'pad'])
+    expect(small.config.model).toMatchObject({ arch: 'dcgan', gChannels: 32, dChannels: 32, latentDim: 64, dNorm: 'batch', gNorm: 'channel' })
+    expect(small.config.augment).toMatchObject({ xflip: true, translation: true })
+    const big = await configFromFlags([home, '--resolution', '64'])
+    expect(big.config.model.arch).toBe('lite')
+    expect(big.config.loss.type).toBe('hinge')
+    // A folder of a few hundred images also gets cutout; an explicit choice is kept.
+    expect(validConfig(small.chosen, 100).augment.cutout).toBe(true)
+    expect(validConfig(small.chosen, 5000).augment.cutout).toBe(false)
+    const file = join(home, 'cfg-model.json')
+    await writeFile(file, JSON.stringify({ model: { arch: 'dcgan', gChannels: 64 }, augment: { cutout: false } }))
+    const mine = await configFromFlags([home, '--resolution', '64', '--config', file])
+    expect(mine.config.model).toMatchObject({ arch: 'dcgan', gChannels: 64 })
+    expect(validConfig(mine.chosen, 100).augment.cutout).toBe(false)
+  })
+
   it('lists runs in a table, and says when there are none', async () => {
     const io = capture()
     expect(await main(['runs', join(home, 'nothing-here')], io)).toBe(0)

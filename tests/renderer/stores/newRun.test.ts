@@ -1,7 +1,7 @@
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest'
 import { createPinia, setActivePinia } from 'pinia'
 import { nextTick } from 'vue'
-import { PRESETS } from '@shared/config'
+import { PRESET_STEPS } from '@shared/recipes'
 import { setBridge } from '../../../src/renderer/src/bridge'
 import { ESTIMATE_DEBOUNCE_MS, useNewRunStore } from '../../../src/renderer/src/stores/newRun'
 import { createMockBridge, dataset, runSummary, type MockBridge } from '../helpers/mockBridge'
@@ -64,12 +64,33 @@ describe('new run store', () => {
     form.draft.backend = 'wasm'
     form.applyPreset('Quality')
     expect(form.activePreset).toBe('Quality')
-    expect(form.draft.steps).toBe(PRESETS.Quality.steps)
-    expect(form.draft.loss.type).toBe('hinge')
+    expect(form.draft.steps).toBe(PRESET_STEPS.Quality)
+    expect(form.draft.model.arch).toBe('lite')
     expect(form.draft.backend).toBe('wasm')
     expect(form.draft.preprocess.resolution).toBe(64)
     form.draft.steps = 12345
     expect(form.activePreset).toBeNull()
+  })
+
+  it('follows the dataset: the recipe for its size, more augmentation for a small folder; edited settings stay', async () => {
+    const form = useNewRunStore()
+    form.chooseDataset(dataset({ resolution: 32, count: 800 }))
+    expect(form.activePreset).toBe('Quick sketch')
+    expect(form.draft.model).toMatchObject({ arch: 'dcgan', dNorm: 'batch', gChannels: 32 })
+    expect(form.draft.augment.cutout).toBe(false)
+    form.chooseDataset(dataset({ resolution: 64, count: 120 }))
+    expect(form.activePreset).toBe('Quick sketch')
+    expect(form.draft.model.arch).toBe('lite')
+    expect(form.draft.augment.cutout).toBe(true)
+    await nextTick()
+    // A size picked in the form while on a preset: that preset's recipe for the size.
+    form.draft.preprocess.resolution = 32
+    await nextTick()
+    expect(form.draft.model.arch).toBe('dcgan')
+    form.draft.model.gChannels = 48
+    form.chooseDataset(dataset({ resolution: 64, count: 120 }))
+    expect(form.activePreset).toBeNull()
+    expect(form.draft.model).toMatchObject({ arch: 'dcgan', gChannels: 48 })
   })
 
   it('asks for an estimate once the draft stops changing', async () => {

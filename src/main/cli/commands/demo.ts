@@ -1,11 +1,11 @@
 import { join } from 'node:path'
+import type { RunConfigInput } from '@shared/config'
 import { parseArgs } from 'node:util'
-import { RunConfigSchema } from '@shared/config'
 import { writeDemoDataset } from '../../trainer/data/demo'
 import { createRun } from '../../trainer/run/runs'
 import { cacheDir, runsDir, studioHome } from '../../util/home'
 import { parseIntFlag, type CliIo } from '../io'
-import { importForTraining, printDatasetSummary } from './train'
+import { importForTraining, printDatasetSummary, validConfig } from './train'
 import { runTraining } from './training-session'
 
 /** `npm run demo`: generates the built-in demo images and trains a small 32 px model on them. */
@@ -15,18 +15,16 @@ export async function run(argv: string[], io: CliIo): Promise<number> {
   const source = join(studioHome(), 'demo-images')
   await writeDemoDataset(source)
   io.out(`Demo images: ${source}`)
-  const config = RunConfigSchema.parse({
+  const config = validConfig({
     name: 'Demo',
     source,
     preprocess: { resolution: 32 },
     steps,
     batchSize: 32,
-    backend: values.backend ?? 'auto',
+    backend: (values.backend ?? 'auto') as RunConfigInput['backend'],
     sampleEvery: 50,
-    checkpointEvery: 100,
-    model: { gChannels: 32, dChannels: 32 },
-    augment: { xflip: true, translation: true }
-  })
+    checkpointEvery: 100
+  }, null)
   const dataset = await importForTraining(config, io)
   printDatasetSummary(dataset, io)
   const { dir } = await createRun({ runsDir: runsDir(), config, dataset })

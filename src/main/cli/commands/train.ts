@@ -1,7 +1,8 @@
 import { promises as fsp } from 'node:fs'
 import { resolve } from 'node:path'
 import { parseArgs } from 'node:util'
-import { BACKEND_REQUESTS, CROP_MODES, RESOLUTIONS, RunConfigSchema, describeZodError, type RunConfig, type RunConfigInput } from '@shared/config'
+import { BACKEND_REQUESTS, CROP_MODES, RESOLUTIONS, describeZodError, type RunConfig, type RunConfigInput } from '@shared/config'
+import { newRunConfig } from '@shared/recipes'
 import type { DatasetJson } from '@shared/datasets'
 import { importDataset } from '../../trainer/data/dataset'
 import { createRun } from '../../trainer/run/runs'
@@ -31,8 +32,12 @@ async function readConfigFile(file: string): Promise<RunConfigInput> {
   }
 }
 
-/** Builds and validates the run config from flags (flags override --config). */
-export async function configFromFlags(argv: string[]): Promise<{ config: RunConfig; out: string }> {
+/**
+ * Builds and validates the run config from flags (flags override --config; both override the
+ * recommended settings for the resolution, see src/shared/recipes.ts). `chosen` is what was asked
+ * for, to re-apply once the folder's size is known.
+ */
+export async function configFromFlags(argv: string[]): Promise<{ config: RunConfig; chosen: RunConfigInput; out: string }> {
   const { values, positionals } = parseArgs({
     args: argv,
     allowPositionals: true,
@@ -78,9 +83,14 @@ export async function configFromFlags(argv: string[]): Promise<{ config: RunConf
       checkpointEvery: parseIntFlag('checkpoint-every', values['checkpoint-every'], 1, 1_000_000)
     })
   }
-  const parsed = RunConfigSchema.safeParse(input)
+  return { config: validConfig(input, null), chosen: input, out: values.out ? resolve(values.out) : runsDir() }
+}
+
+/** The recommended settings for this size and folder under what was chosen; a usage error if invalid. */
+export function validConfig(chosen: RunConfigInput, imageCount: number | null): RunConfig {
+  const parsed = newRunConfig(chosen, imageCount)
   if (!parsed.success) throw new UsageError(`Invalid settings: ${describeZodError(parsed.error)}`)
-  return { config: parsed.data, out: values.out ? resolve(values.out) : runsDir() }
+  return parsed.data
 }
 
 export function printDatasetSummary(dataset: DatasetJson, io: CliIo): void {
@@ -104,10 +114,23 @@ export async function importForTraining(config: RunConfig, io: CliIo): Promise<D
 }
 
 export async function run(argv: string[], io: CliIo): Promise<number> {
-  const { config, out } = await configFromFlags(argv)
-  const dataset = await importForTraining(config, io)
+  const { config: asked, chosen, out } = await configFromFlags(argv)
+  const dataset = await importForTraining(asked, io)
   printDatasetSummary(dataset, io)
+  const config = validConfig(chosen, dataset.count)
+  io.out(`Model: ${describeModel(config)}`)
   const { dir } = await createRun({ runsDir: out, config, dataset })
   io.out(`Run folder: ${dir}`)
   return runTraining({ runDir: dir, io, backendCacheFile: `${cacheDir()}/backends.json` })
+}
+
+/** One line on what will be trained: "lite, G 16 / D 32 channels, z 64, hinge + R1 0.2, augment: xflip, translation, cutout". */
+export function describeModel(config: RunConfig): string {
+  const m = config.model
+  const aug = Object.entries(config.augment)
+    .filter(([, on]) => on)
+    .map(([k]) => k)
+  const loss = config.loss.type + (config.loss.r1Gamma > 0 ? ` + R1 ${config.loss.r1Gamma}` : '')
+  const extras = [m.dNorm === 'batch' ? 'D batch norm' : null, m.mbstd ? 'minibatch stddev' : null, config.ema.enabled ? 'EMA' : null].filter(Boolean)
+  return `${m.arch}, G ${m.gChannels} / D ${m.dChannels} channels, z ${m.latentDim}, ${loss}${extras.length ? `, ${extras.join(', ')}` : ''}; augment: ${aug.length ? aug.join(', ') : 'none'}`
 }

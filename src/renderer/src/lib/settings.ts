@@ -136,6 +136,49 @@ export const SETTINGS: SettingSpec[] = [
   },
 
   {
+    path: 'model.arch',
+    label: 'Model family',
+    kind: 'select',
+    group: 'Model',
+    options: [
+      { value: 'dcgan', label: 'DCGAN (fast; best at 32 px)' },
+      { value: 'lite', label: 'Lite, FastGAN-style (best at 64 px and up)' }
+    ],
+    help: 'The kind of network. DCGAN is quick per step; Lite draws cleaner shapes at larger sizes and learns well from few images. The presets pick the better one for your image size.'
+  },
+  {
+    path: 'model.mbstd',
+    label: 'Variety check',
+    kind: 'toggle',
+    group: 'Model',
+    advanced: true,
+    help: 'Lets the critic see how varied a batch is (minibatch standard deviation), so a generator that draws the same picture for every seed is caught early.'
+  },
+  {
+    path: 'model.dNorm',
+    label: 'Critic batch norm',
+    kind: 'select',
+    group: 'Model',
+    advanced: true,
+    options: [
+      { value: 'none', label: 'None' },
+      { value: 'batch', label: 'Batch norm' }
+    ],
+    help: 'Normalises the critic’s layers over each batch. Steadies DCGAN at small sizes; generated pictures are never affected.'
+  },
+  {
+    path: 'model.gNorm',
+    label: 'Generator norm',
+    kind: 'select',
+    group: 'Model',
+    advanced: true,
+    options: [
+      { value: 'channel', label: 'Per-pixel channel norm' },
+      { value: 'none', label: 'None' }
+    ],
+    help: 'Keeps the generator’s features in range. Both choices keep one seed one picture, whatever else is generated with it.'
+  },
+  {
     path: 'model.gChannels',
     label: 'Generator width',
     kind: 'number',

@@ -1,7 +1,8 @@
 import { defineStore } from 'pinia'
 import { computed, ref, watch } from 'vue'
 import type { BackendStatus, Results } from '@shared/contract'
-import { PRESETS, RunConfigSchema, type PresetName, type RunConfig } from '@shared/config'
+import { PRESET_NAMES, RunConfigSchema, type PresetName, type Resolution, type RunConfig } from '@shared/config'
+import { presetSettings } from '@shared/recipes'
 import type { DatasetSummary } from '@shared/datasets'
 import type { RunSummary } from '@shared/runs'
 import { getBridge } from '../bridge'
@@ -12,9 +13,9 @@ import { useRunsStore } from './runs'
 
 export const ESTIMATE_DEBOUNCE_MS = 400
 
-/** The schema's defaults, with no folder chosen yet. */
-export function defaultConfig(preset?: PresetName): RunConfig {
-  const base = RunConfigSchema.parse({ ...(preset ? PRESETS[preset] : {}), source: '-' })
+/** A preset's settings for a size and folder (src/shared/recipes.ts), with no folder chosen yet. */
+export function defaultConfig(preset: PresetName, resolution: Resolution = 32, imageCount: number | null = null): RunConfig {
+  const base = RunConfigSchema.parse({ ...presetSettings(preset, resolution, imageCount), preprocess: { resolution }, source: '-' })
   return { ...base, source: '' }
 }
 
@@ -29,9 +30,9 @@ function comparable(c: RunConfig): string {
   return JSON.stringify(rest)
 }
 
-const PRESET_SIGNATURES = Object.fromEntries(
-  (Object.keys(PRESETS) as PresetName[]).map((name) => [name, comparable(defaultConfig(name))])
-) as Record<PresetName, string>
+function presetSignatures(resolution: Resolution, imageCount: number | null): Record<PresetName, string> {
+  return Object.fromEntries(PRESET_NAMES.map((name) => [name, comparable(defaultConfig(name, resolution, imageCount))])) as Record<PresetName, string>
+}
 
 /**
  * The New run form: the draft settings, validated on every change with the shared schema; the
@@ -44,6 +45,8 @@ export const useNewRunStore = defineStore('newRun', () => {
 
   const draft = ref<RunConfig>(defaultConfig('Quick sketch'))
   const datasetId = ref<string | null>(null)
+  /** Images in the chosen dataset: the recipe adds augmentation for small folders. */
+  const imageCount = ref<number | null>(null)
   const backends = ref<BackendStatus[]>([])
   const backendsLoaded = ref(false)
   const backendsError = ref<string | null>(null)
@@ -62,26 +65,43 @@ export const useNewRunStore = defineStore('newRun', () => {
   const valid = computed(() => parsed.value.success && draft.value.source.length > 0)
   const activePreset = computed<PresetName | null>(() => {
     const sig = comparable(draft.value)
-    return (Object.keys(PRESET_SIGNATURES) as PresetName[]).find((n) => PRESET_SIGNATURES[n] === sig) ?? null
+    const signatures = presetSignatures(draft.value.preprocess.resolution, imageCount.value)
+    return PRESET_NAMES.find((n) => signatures[n] === sig) ?? null
   })
 
   function applyPreset(name: PresetName): void {
-    draft.value = { ...defaultConfig(name), ...keepAcrossPresets(draft.value) }
+    const keep = keepAcrossPresets(draft.value)
+    draft.value = { ...defaultConfig(name, draft.value.preprocess.resolution, imageCount.value), ...keep }
   }
 
+  // A new size while the settings are still a preset's: that preset's recipe for the new size.
+  watch(
+    () => draft.value.preprocess.resolution,
+    (now, before) => {
+      const signatures = presetSignatures(before, imageCount.value)
+      const preset = PRESET_NAMES.find((n) => signatures[n] === comparable(draft.value))
+      if (preset && now !== before) applyPreset(preset)
+    }
+  )
+
   function chooseDataset(ds: DatasetSummary | null): void {
+    // Settings still on a preset follow the dataset's size and folder; edited ones are kept.
+    const preset = activePreset.value
     datasetId.value = ds?.id ?? null
     if (!ds) {
       draft.value.source = ''
       return
     }
+    imageCount.value = ds.count
     draft.value.source = ds.source
     draft.value.preprocess = { resolution: ds.resolution, crop: ds.crop, background: ds.background }
+    if (preset) applyPreset(preset)
   }
 
   function reset(): void {
     const keep = keepAcrossPresets(draft.value)
-    draft.value = { ...defaultConfig('Quick sketch'), source: keep.source ?? '', preprocess: keep.preprocess ?? draft.value.preprocess }
+    const preprocess = keep.preprocess ?? draft.value.preprocess
+    draft.value = { ...defaultConfig('Quick sketch', preprocess.resolution, imageCount.value), source: keep.source ?? '', preprocess }
     attempted.value = false
   }
 

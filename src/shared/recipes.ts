@@ -1,0 +1,83 @@
+import { PreprocessSchema, RunConfigSchema, type PresetName, type Resolution, type RunConfigInput } from './config'
+
+/**
+ * What a new run trains with when the artist has only picked a folder and a size: the model
+ * family, its widths, the normalisation, augmentation and EMA. Saved runs keep what they were
+ * created with (run.json holds the whole config); the schema's own defaults stay those of the
+ * first version so that runs written before a setting existed load unchanged.
+ *
+ * Chosen by training each candidate for the same wall-clock on the same folders (see the README's
+ * "Recipes" section for what was compared and how):
+ * - 32 px: a narrow DCGAN (G 128-64-32, D 32-64-128, z 64) with batch norm in the discriminator,
+ *   per-pixel channel norm in the generator, an EMA of the generator, and flips + translations.
+ *   On a CPU the cheap step buys several times the steps of a wider model in the same minutes.
+ * - 64 px and up: the `lite` family (upsample + conv, so no checkerboard; skip-layer excitation;
+ *   a discriminator with a reconstruction task), hinge loss, a light R1 penalty, minibatch
+ *   standard deviation, and translations + cutout.
+ * - Small folders (fewer than SMALL_FOLDER images) also get cutout: more augmentation keeps the
+ *   discriminator from memorising a few hundred images.
+ */
+export type RecipeSettings = Required<Pick<RunConfigInput, 'batchSize' | 'model' | 'optimizer' | 'loss' | 'augment' | 'ema'>>
+
+export const SMALL_FOLDER = 300
+
+export function recommendedSettings(resolution: Resolution, imageCount: number | null = null): RecipeSettings {
+  const small = imageCount !== null && imageCount < SMALL_FOLDER
+  if (resolution === 32) {
+    return {
+      batchSize: 32,
+      model: { arch: 'dcgan', latentDim: 64, gChannels: 32, dChannels: 32, gNorm: 'channel', dNorm: 'batch', mbstd: false },
+      optimizer: { gLr: 0.0002, dLr: 0.0002, gBeta1: 0.5, gBeta2: 0.999, dBeta1: 0.5, dBeta2: 0.999 },
+      loss: { type: 'nonsaturating', r1Gamma: 0, r1Every: 4 },
+      augment: { xflip: true, color: false, translation: true, cutout: small },
+      ema: { enabled: true, decay: 0.999 }
+    }
+  }
+  return {
+    batchSize: resolution >= 128 ? 16 : 32,
+    model: { arch: 'lite', latentDim: 64, gChannels: resolution >= 128 ? 8 : 16, dChannels: resolution >= 128 ? 16 : 32, gNorm: 'none', dNorm: 'none', mbstd: true },
+    optimizer: { gLr: 0.0002, dLr: 0.0002, gBeta1: 0.5, gBeta2: 0.999, dBeta1: 0.5, dBeta2: 0.999 },
+    loss: { type: 'hinge', r1Gamma: 0.2, r1Every: 4 },
+    augment: { xflip: true, color: false, translation: true, cutout: true },
+    ema: { enabled: true, decay: 0.999 }
+  }
+}
+
+/** The New run presets: how long to train, and (for Quality) wider networks. */
+export const PRESET_STEPS: Record<PresetName, number> = { 'Quick sketch': 1000, Balanced: 5000, Quality: 20000 }
+
+/** A preset's settings at a resolution (and folder size, when known). */
+export function presetSettings(name: PresetName, resolution: Resolution, imageCount: number | null = null): RecipeSettings & { steps: number } {
+  const base = recommendedSettings(resolution, imageCount)
+  if (name !== 'Quality') return { ...base, steps: PRESET_STEPS[name] }
+  const model = base.model
+  return {
+    ...base,
+    steps: PRESET_STEPS[name],
+    model: { ...model, gChannels: (model.gChannels ?? 32) * 2, dChannels: (model.dChannels ?? 32) * 2 }
+  }
+}
+
+type Plain = Record<string, unknown>
+const isPlain = (v: unknown): v is Plain => typeof v === 'object' && v !== null && !Array.isArray(v)
+
+/** `over` on top of `base`, object by object (arrays and values replace). */
+export function mergeSettings<T extends Plain>(base: T, over: Plain): T {
+  const out: Plain = { ...base }
+  for (const [k, v] of Object.entries(over)) {
+    if (v === undefined) continue
+    out[k] = isPlain(v) && isPlain(out[k]) ? mergeSettings(out[k] as Plain, v) : v
+  }
+  return out as T
+}
+
+/**
+ * A new run's config: the recommended settings for its resolution and folder size, under what the
+ * person chose (a config file, flags, the form), validated by the schema.
+ */
+export function newRunConfig(chosen: RunConfigInput, imageCount: number | null = null): ReturnType<typeof RunConfigSchema.safeParse> {
+  const preprocess = PreprocessSchema.safeParse(chosen.preprocess ?? {})
+  // An invalid size is reported by the parse below; the recipe then does not matter.
+  const resolution: Resolution = preprocess.success ? preprocess.data.resolution : 32
+  return RunConfigSchema.safeParse(mergeSettings(recommendedSettings(resolution, imageCount) as Plain, chosen as Plain))
+}
