@@ -1,8 +1,8 @@
 import type { BackendStatus, LogLine, TrainProgress } from '@shared/contract'
 import { StudioError, type StudioErrorShape, toErrorShape } from '@shared/errors'
 import type { RunJson, RunStatus } from '@shared/runs'
-import type { TrainerEvent } from '../trainer/events'
-import { mergeProgress, type ChildMessage, type HostMessage, type JobMethod, type JobMethods, type TrainerInit } from '../trainer/protocol'
+import { mergeProgress, type JobEvent, type TrainerInit } from '../trainer/protocol'
+import { ChildConnection, unref, type SpawnTrainer } from './child-connection'
 import type { EventSink } from './events'
 
 /**
@@ -12,25 +12,6 @@ import type { EventSink } from './events'
  * pause/resume/stop through as cooperative flags, and turns a child that dies into a run marked
  * `failed` with the reason — resumable from its last checkpoint.
  */
-
-/** How a trainer child ended, as the platform reports it. */
-export interface ChildExit {
-  code: number | null
-  signal: string | null
-  /** The platform's own reason when it has one (Electron's child-process-gone: 'oom', 'crashed', …). */
-  reason?: string
-  /** The last lines the child wrote to stderr. */
-  stderrTail?: string
-}
-
-/** The host's side of one trainer child. */
-export interface TrainerLink {
-  send(message: HostMessage): void
-  onMessage(listener: (message: ChildMessage) => void): void
-  onExit(listener: (exit: ChildExit) => void): void
-  kill(): void
-}
-export type SpawnTrainer = () => TrainerLink
 
 /** What the host needs of the run library: read a run.json, patch it atomically. */
 export interface RunStore {
@@ -78,7 +59,7 @@ interface Job {
   runDir: string
   targetSteps: number | null
   state: JobState
-  session: ChildSession<'train'> | null
+  session: ChildConnection | null
   pause: boolean
   stop: boolean
   lastStatus: RunStatus | null
@@ -194,7 +175,7 @@ export class TrainerHost {
     }
     if (job.state === 'stopping') return true
     job.pause = true
-    job.session?.control({ pause: true })
+    job.session?.control(job.jobId, { pause: true })
     return true
   }
 
@@ -204,7 +185,7 @@ export class TrainerHost {
     if (!job) return false
     if (job.state === 'stopping') throw new StudioError('busy', 'This run is stopping; resume it once it has stopped.')
     job.pause = false
-    job.session?.control({ pause: false })
+    job.session?.control(job.jobId, { pause: false })
     return true
   }
 
@@ -228,17 +209,15 @@ export class TrainerHost {
     if (this.probeCache && !options.refresh && !options.calibrate) return this.probeCache
     if (!this.probing) {
       const input = options.calibrate ? { calibrate: true } : {}
-      const session = new ChildSession(this.opts.spawn, this.init(), `probe-${this.nextJob++}`, 'probe', input, {
-        onEvent: () => undefined,
-        readyTimeoutMs: this.opts.readyTimeoutMs,
-        exitGraceMs: this.opts.exitGraceMs
-      })
-      this.probing = session.result
+      const conn = this.connect()
+      this.probing = conn
+        .start(`probe-${this.nextJob++}`, 'probe', input, () => undefined)
         .then((statuses) => {
           this.probeCache = statuses
           return statuses
         })
         .finally(() => {
+          conn.release()
           this.probing = null
         })
     }
@@ -279,6 +258,14 @@ export class TrainerHost {
     return { type: 'init', datasetsDir: this.opts.datasetsDir, backendCacheFile: this.opts.backendCacheFile }
   }
 
+  private connect(): ChildConnection {
+    return new ChildConnection(this.opts.spawn, this.init(), {
+      readyTimeoutMs: this.opts.readyTimeoutMs,
+      exitGraceMs: this.opts.exitGraceMs,
+      label: 'training process'
+    })
+  }
+
   private find(runId: string): Job | undefined {
     if (this.current?.runId === runId) return this.current
     return this.queue.find((j) => j.runId === runId)
@@ -292,7 +279,7 @@ export class TrainerHost {
   private requestStop(job: Job): void {
     job.stop = true
     if (job.state !== 'starting') job.state = 'stopping'
-    job.session?.control({ stop: true })
+    job.session?.control(job.jobId, { stop: true })
     this.notify()
   }
 
@@ -320,27 +307,22 @@ export class TrainerHost {
     if (!job) return
     this.current = job
     job.state = 'starting'
-    const session = new ChildSession(
-      this.opts.spawn,
-      this.init(),
-      job.jobId,
-      'train',
-      { runDir: job.runDir, ...(job.targetSteps !== null ? { targetSteps: job.targetSteps } : {}) },
-      {
-        onEvent: (event) => this.onEvent(job, event),
-        readyTimeoutMs: this.opts.readyTimeoutMs,
-        exitGraceMs: this.opts.exitGraceMs,
-        initialControl: () => ({ pause: job.pause, stop: job.stop })
+    const conn = this.connect()
+    job.session = conn
+    const input = { runDir: job.runDir, ...(job.targetSteps !== null ? { targetSteps: job.targetSteps } : {}) }
+    conn.start(job.jobId, 'train', input, (event) => this.onEvent(job, event)).then(
+      (run) => {
+        conn.release()
+        void this.finish(job, { kind: 'done', run })
+      },
+      (err: unknown) => {
+        conn.release()
+        void this.finish(job, { kind: 'failed', error: toErrorShape(err) })
       }
-    )
-    job.session = session
-    session.result.then(
-      (run) => this.finish(job, { kind: 'done', run }),
-      (err: unknown) => this.finish(job, { kind: 'failed', error: toErrorShape(err) })
     )
   }
 
-  private onEvent(job: Job, event: TrainerEvent): void {
+  private onEvent(job: Job, event: JobEvent): void {
     switch (event.type) {
       case 'progress':
         if (job.state === 'starting') job.state = job.stop ? 'stopping' : 'running'
@@ -361,6 +343,8 @@ export class TrainerHost {
         return
       case 'log':
         this.logs.push({ ...event.line, runId: event.line.runId ?? job.runId })
+        return
+      case 'job-progress':
         return
     }
   }
@@ -421,136 +405,6 @@ export class TrainerHost {
   private log(runId: string | null, level: LogLine['level'], message: string): void {
     this.logs.push({ runId, level, message, time: new Date().toISOString() })
   }
-}
-
-interface SessionOptions {
-  onEvent: (event: TrainerEvent) => void
-  readyTimeoutMs: number
-  exitGraceMs: number
-  /** Flags to send right after the job starts (set while the child was still loading). */
-  initialControl?: () => { pause: boolean; stop: boolean }
-}
-
-/** One child, one job: spawn, handshake (`ready` → `init` → `job`), stream events, settle once. */
-class ChildSession<M extends JobMethod> {
-  readonly result: Promise<JobMethods[M]['output']>
-  private link: TrainerLink | null = null
-  private started = false
-  private settled = false
-  private exited = false
-  private fatal: StudioErrorShape | null = null
-  private readyTimer: ReturnType<typeof setTimeout> | null = null
-  private exitTimer: ReturnType<typeof setTimeout> | null = null
-
-  constructor(
-    spawn: SpawnTrainer,
-    init: TrainerInit,
-    private readonly jobId: string,
-    method: M,
-    input: JobMethods[M]['input'],
-    options: SessionOptions
-  ) {
-    this.result = new Promise<JobMethods[M]['output']>((resolve, reject) => {
-      const settle = (fn: () => void): void => {
-        if (this.settled) return
-        this.settled = true
-        if (this.readyTimer) clearTimeout(this.readyTimer)
-        fn()
-        this.release(options.exitGraceMs)
-      }
-      let link: TrainerLink
-      try {
-        link = spawn()
-      } catch (err) {
-        settle(() => reject(new StudioError('crashed', `The training process could not start: ${describe(err)}`)))
-        return
-      }
-      this.link = link
-      this.readyTimer = setTimeout(() => {
-        settle(() => reject(new StudioError('crashed', 'The training process did not start in time.')))
-        link.kill()
-      }, options.readyTimeoutMs)
-      unref(this.readyTimer)
-
-      link.onMessage((message) => {
-        if (this.settled) return
-        switch (message.type) {
-          case 'ready': {
-            if (this.started) return
-            this.started = true
-            if (this.readyTimer) clearTimeout(this.readyTimer)
-            this.send(init)
-            this.send({ type: 'job', jobId, method, input } as HostMessage)
-            const flags = options.initialControl?.()
-            if (flags && (flags.pause || flags.stop)) this.control(flags)
-            return
-          }
-          case 'event':
-            if (message.jobId === jobId) options.onEvent(message.event)
-            return
-          case 'done':
-            if (message.jobId === jobId) settle(() => resolve(message.output as JobMethods[M]['output']))
-            return
-          case 'failed':
-            if (message.jobId === jobId) settle(() => reject(new StudioError(message.error.code, message.error.message)))
-            return
-          case 'fatal':
-            this.fatal = message.error
-            return
-        }
-      })
-      link.onExit((exit) => {
-        this.exited = true
-        if (this.exitTimer) clearTimeout(this.exitTimer)
-        settle(() => reject(new StudioError('crashed', describeExit(exit, this.fatal))))
-      })
-    })
-    // Callers attach their own handlers; this keeps an unobserved rejection from being reported twice.
-    this.result.catch(() => undefined)
-  }
-
-  control(flags: { pause?: boolean; stop?: boolean }): void {
-    if (!this.started || this.settled) return
-    this.send({ type: 'control', jobId: this.jobId, ...flags })
-  }
-
-  kill(): void {
-    this.link?.kill()
-  }
-
-  private send(message: HostMessage): void {
-    try {
-      this.link?.send(message)
-    } catch {
-      // The child is gone; its exit settles the session.
-    }
-  }
-
-  /** After the job: ask the child to exit, and kill it if it lingers. */
-  private release(graceMs: number): void {
-    if (this.exited || !this.link) return
-    this.send({ type: 'exit' })
-    this.exitTimer = setTimeout(() => this.link?.kill(), graceMs)
-    unref(this.exitTimer)
-  }
-}
-
-/** A sentence for a trainer child that ended without finishing its job. Pure. */
-export function describeExit(exit: ChildExit, fatal: StudioErrorShape | null = null): string {
-  const tail = exit.stderrTail ?? ''
-  const isOom = (text: string): boolean =>
-    /heap out of memory|Reached heap limit|Allocation failed|out of memory|std::bad_alloc/i.test(text) || /\bOOM\b/.test(text)
-  if (exit.reason === 'oom' || isOom(tail) || (fatal !== null && isOom(fatal.message))) {
-    return 'The training process ran out of memory. Try a smaller batch size, resolution or model width.'
-  }
-  if (fatal) return `The training process crashed: ${fatal.message}`
-  if (exit.signal === 'SIGKILL' || exit.reason === 'killed') {
-    return 'The training process was killed (SIGKILL); the system may have run out of memory.'
-  }
-  if (exit.signal) return `The training process was ended by ${exit.signal}.`
-  if (exit.reason && exit.reason !== 'clean-exit') return `The training process crashed (${exit.reason}${exit.code !== null ? `, code ${exit.code}` : ''}).`
-  if (exit.code !== null && exit.code !== 0) return `The training process exited unexpectedly (code ${exit.code}).`
-  return 'The training process exited before finishing its job.'
 }
 
 /**
@@ -636,8 +490,4 @@ class LogLimiter {
 
 function describe(err: unknown): string {
   return err instanceof Error ? err.message : String(err)
-}
-
-function unref(timer: ReturnType<typeof setTimeout>): void {
-  ;(timer as { unref?: () => void }).unref?.()
 }

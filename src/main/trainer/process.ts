@@ -4,14 +4,16 @@
  * in tests on an in-memory port. It never imports `electron`.
  *
  * It answers the port protocol of ./protocol: an `init` message with the paths, then jobs (`train`,
- * `probe`) that stream TrainerEvents back and end with `done` or `failed`; `control` messages flip
- * the cooperative pause/stop flags the training loop polls between steps.
+ * `probe`, and the tensor jobs `generate`, `walk`, `export`) that stream events back and end with
+ * `done` or `failed`; `control` messages flip the cooperative pause/stop flags the training loop
+ * polls between steps, `cancel` aborts a job at its next check.
  */
 import { toErrorShape } from '@shared/errors'
 import type { StudioErrorShape } from '@shared/errors'
 import type { BackendStatus, TrainProgress } from '@shared/contract'
 import type { RunJson } from '@shared/runs'
-import type { TrainControl, TrainerEvent } from './events'
+import type { TensorJobContext } from '../generate/jobs'
+import type { TrainControl } from './events'
 import {
   TRAINER_CHILD_ENV,
   isHostMessage,
@@ -19,6 +21,8 @@ import {
   type ChildMessage,
   type ChildPort,
   type HostMessage,
+  type JobEvent,
+  type JobMethods,
   type StartJob,
   type TrainerInit
 } from './protocol'
@@ -32,6 +36,9 @@ export interface TrainerDeps {
   trainRun(opts: TrainJobOptions): Promise<RunJson>
   /** With `calibrate`, measures every backend first (cached in backendCacheFile) so speeds are known. */
   probeBackends(opts: { backendCacheFile: string | null; calibrate: boolean }): Promise<BackendStatus[]>
+  generate(input: JobMethods['generate']['input'], ctx: TensorJobContext): Promise<JobMethods['generate']['output']>
+  walk(input: JobMethods['walk']['input'], ctx: TensorJobContext): Promise<JobMethods['walk']['output']>
+  exportModel(input: JobMethods['export']['input'], ctx: TensorJobContext): Promise<JobMethods['export']['output']>
 }
 
 export interface ServeTrainerOptions {
@@ -58,11 +65,24 @@ const defaultDeps: TrainerDeps = {
       }
     }
     return probeBackends({ cacheFile })
+  },
+  async generate(input, ctx) {
+    const { generateJob } = await import('../generate/jobs')
+    return generateJob(input, ctx)
+  },
+  async walk(input, ctx) {
+    const { walkJob } = await import('../generate/jobs')
+    return walkJob(input, ctx)
+  },
+  async exportModel(input, ctx) {
+    const { exportJob } = await import('../generate/jobs')
+    return exportJob(input, ctx)
   }
 }
 
 interface LiveJob {
   control: TrainControl
+  abort: AbortController
   flush(): void
 }
 
@@ -109,8 +129,10 @@ export function serveTrainer(port: ChildPort, options: ServeTrainerOptions = {})
     }
     const paths = init
     const control: TrainControl = { pause: false, stop: false }
+    const abort = new AbortController()
     const emitter = coalescingEmitter(message.jobId, post, progressIntervalMs)
-    jobs.set(message.jobId, { control, flush: emitter.flush })
+    jobs.set(message.jobId, { control, abort, flush: emitter.flush })
+    const ctx: TensorJobContext = { backendCacheFile: paths.backendCacheFile, signal: abort.signal, emit: emitter.emit }
 
     const work = (async (): Promise<unknown> => {
       switch (message.method) {
@@ -125,6 +147,12 @@ export function serveTrainer(port: ChildPort, options: ServeTrainerOptions = {})
           })
         case 'probe':
           return deps.probeBackends({ backendCacheFile: paths.backendCacheFile, calibrate: message.input.calibrate === true })
+        case 'generate':
+          return deps.generate(message.input, ctx)
+        case 'walk':
+          return deps.walk(message.input, ctx)
+        case 'export':
+          return deps.exportModel(message.input, ctx)
       }
     })()
 
@@ -166,6 +194,13 @@ export function serveTrainer(port: ChildPort, options: ServeTrainerOptions = {})
         if (message.stop !== undefined) job.control.stop = message.stop
         return
       }
+      case 'cancel': {
+        const job = jobs.get(message.jobId)
+        if (!job) return
+        job.control.stop = true
+        job.abort.abort()
+        return
+      }
       case 'exit':
         shutdown()
         return
@@ -174,7 +209,10 @@ export function serveTrainer(port: ChildPort, options: ServeTrainerOptions = {})
 
   const shutdown = (): void => {
     exiting = true
-    for (const job of jobs.values()) job.control.stop = true
+    for (const job of jobs.values()) {
+      job.control.stop = true
+      job.abort.abort()
+    }
     finishIfExiting()
   }
 
@@ -202,7 +240,7 @@ function coalescingEmitter(
   jobId: string,
   post: (message: ChildMessage) => void,
   intervalMs: number
-): { emit: (event: TrainerEvent) => void; flush: () => void } {
+): { emit: (event: JobEvent) => void; flush: () => void } {
   let pending: TrainProgress | null = null
   let lastSent = 0
   let timer: ReturnType<typeof setTimeout> | null = null
@@ -218,7 +256,7 @@ function coalescingEmitter(
     }
   }
 
-  const emit = (event: TrainerEvent): void => {
+  const emit = (event: JobEvent): void => {
     if (event.type !== 'progress') {
       flush()
       post({ type: 'event', jobId, event })

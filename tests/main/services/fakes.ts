@@ -1,6 +1,7 @@
 import type { RunJson } from '@shared/runs'
 import type { EventName, Events } from '@shared/contract'
-import type { ChildExit, RunStore, SpawnTrainer, TrainerLink } from '../../../src/main/services/trainer-host'
+import type { ChildExit, SpawnTrainer, TrainerLink } from '../../../src/main/services/child-connection'
+import type { RunStore } from '../../../src/main/services/trainer-host'
 import type { ChildMessage, HostMessage } from '../../../src/main/trainer/protocol'
 import { serveTrainer, type TrainerDeps } from '../../../src/main/trainer/process'
 

@@ -51,6 +51,29 @@ describe('the trainer child', () => {
     await until(() => expect(p.out.at(-1)).toMatchObject({ type: 'done', jobId: 'j1', output: { status: 'stopped' } }))
   })
 
+  it('runs tensor jobs side by side with the init cache file, and cancel aborts only the one named', async () => {
+    const p = port()
+    const walk = vi.fn(async (_input: { runDir: string }, ctx: { signal: AbortSignal; backendCacheFile: string | null; emit: (e: never) => void }) => {
+      ctx.emit({ type: 'job-progress', phase: 'render', done: 1, total: 10 } as never)
+      while (!ctx.signal.aborted) await tick(1)
+      throw Object.assign(new Error('The walk was cancelled.'), { code: 'cancelled' })
+    })
+    const generate = vi.fn(async () => ({ checkpoint: 'step-000001', step: 1, resolution: 32, outDir: null, images: [], sheet: null }))
+    serveTrainer(p.port, { deps: { walk, generate }, progressIntervalMs: 0 })
+    p.send(init)
+    p.send({ type: 'job', jobId: 'w', method: 'walk', input: { runDir: '/runs/r', seeds: [1, 2], seconds: 1, fps: 10, format: 'gif', truncation: 1, upscale: 1 } })
+    await until(() => expect(walk).toHaveBeenCalled())
+    expect(walk.mock.calls[0]![1].backendCacheFile).toBe('/c/backends.json')
+    // Another job is answered while the walk is still running.
+    p.send({ type: 'job', jobId: 'g', method: 'generate', input: { runDir: '/runs/r', seeds: [1], truncation: 1, upscale: 1, sheet: false, save: false, collection: 'images' } })
+    await until(() => expect(p.out.some((m) => m.type === 'done' && m.jobId === 'g')).toBe(true))
+    expect(p.out).toContainEqual({ type: 'event', jobId: 'w', event: { type: 'job-progress', phase: 'render', done: 1, total: 10 } })
+    expect(p.out.some((m) => 'jobId' in m && m.jobId === 'w' && m.type !== 'event')).toBe(false)
+    p.send({ type: 'cancel', jobId: 'g' })
+    p.send({ type: 'cancel', jobId: 'w' })
+    await until(() => expect(p.out.at(-1)).toEqual({ type: 'failed', jobId: 'w', error: { code: 'cancelled', message: 'The walk was cancelled.' } }))
+  })
+
   it('exit stops every job, then calls onExit once they have ended', async () => {
     const p = port()
     const onExit = vi.fn()

@@ -1,7 +1,8 @@
 import { describe, expect, it } from 'vitest'
 import type { TrainProgress } from '@shared/contract'
 import type { RunJson } from '@shared/runs'
-import { TrainerHost, describeExit, type TrainerHostOptions } from '../../../src/main/services/trainer-host'
+import { describeExit } from '../../../src/main/services/child-connection'
+import { TrainerHost, type TrainerHostOptions } from '../../../src/main/services/trainer-host'
 import type { TrainJobOptions } from '../../../src/main/trainer/process'
 import { fakeRun, fakeSpawner, inProcessSpawner, memoryStore, recorder, tick, until, type FakeChild } from './fakes'
 
@@ -139,7 +140,8 @@ describe('TrainerHost: control', () => {
     child.post({ type: 'ready', pid: 1 })
     await tick()
     expect(child.sent.map((m) => m.type)).toEqual(['init', 'job', 'control'])
-    expect(child.controls()[0]).toMatchObject({ pause: true, stop: false })
+    expect(child.controls()[0]).toMatchObject({ pause: true })
+    expect(child.controls()[0]!.stop).not.toBe(true)
   })
 
   it('pause/resume/stop of a run without a job do nothing', async () => {
