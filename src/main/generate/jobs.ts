@@ -1,4 +1,4 @@
-import type { JobEvent, ExportJobInput, ExportJobOutput, GenerateJobInput, GenerateJobOutput, WalkJobInput, WalkJobOutput } from '../trainer/protocol'
+import type { JobEvent, ExportJobInput, ExportJobOutput, GenerateJobInput, GenerateJobOutput, WalkJobInput, WalkJobOutput } from '../trainer/child-messages'
 import { exportModel } from './export-model'
 import { generateImages } from './images'
 import { latentWalk } from './walk'

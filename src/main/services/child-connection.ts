@@ -1,5 +1,5 @@
 import { StudioError, type StudioErrorShape } from '@shared/errors'
-import type { ChildMessage, HostMessage, JobEvent, JobMethod, JobMethods, TrainerInit } from '../trainer/protocol'
+import type { ChildMessage, HostMessage, JobEvent, JobMethod, JobMethods, TrainerInit } from '../trainer/child-messages'
 
 /** How a trainer child ended, as the platform reports it. */
 export interface ChildExit {

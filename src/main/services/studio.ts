@@ -63,7 +63,7 @@ export class Studio {
     })
     this.jobs = new TensorJobs({
       spawn: options.spawnTrainer,
-      init: { type: 'init', datasetsDir: datasetsDir(this.home), backendCacheFile },
+      init: { type: 'init', datasetsDir: datasetsDir(this.home), backendCacheFile, progressIntervalMs: options.trainer?.progressIntervalMs ?? 100 },
       ...(options.trainer?.readyTimeoutMs !== undefined ? { readyTimeoutMs: options.trainer.readyTimeoutMs } : {}),
       ...(options.trainer?.exitGraceMs !== undefined ? { exitGraceMs: options.trainer.exitGraceMs } : {}),
       ...options.jobs

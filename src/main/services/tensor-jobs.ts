@@ -1,5 +1,5 @@
 import { StudioError } from '@shared/errors'
-import type { JobEvent, JobMethods, TensorJobMethod, TrainerInit } from '../trainer/protocol'
+import type { JobEvent, JobMethods, TensorJobMethod, TrainerInit } from '../trainer/child-messages'
 import { ChildConnection, unref, type SpawnTrainer } from './child-connection'
 
 export interface TensorJobsOptions {

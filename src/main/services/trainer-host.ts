@@ -1,14 +1,16 @@
-import type { BackendStatus, LogLine, TrainProgress } from '@shared/contract'
+import type { BackendStatus, LogLine } from '@shared/contract'
 import { StudioError, type StudioErrorShape, toErrorShape } from '@shared/errors'
 import type { RunJson, RunStatus } from '@shared/runs'
-import { mergeProgress, type JobEvent, type TrainerInit } from '../trainer/protocol'
+import type { JobEvent, TrainerInit } from '../trainer/child-messages'
 import { ChildConnection, unref, type SpawnTrainer } from './child-connection'
 import type { EventSink } from './events'
+import { LogLimiter } from './log-limiter'
 
 /**
  * The trainer host: runs training jobs one at a time, each in its own trainer child (an Electron
  * utility process in the desktop app, a plain Node child under `serve`, an in-memory port in tests),
- * queues the rest, forwards the child's events as contract events (progress throttled), passes
+ * queues the rest, forwards the child's events as contract events (the child throttles progress;
+ * log floods are limited here), passes
  * pause/resume/stop through as cooperative flags, and turns a child that dies into a run marked
  * `failed` with the reason — resumable from its last checkpoint.
  */
@@ -25,7 +27,7 @@ export interface TrainerHostOptions {
   store: RunStore
   datasetsDir: string
   backendCacheFile: string | null
-  /** At most one progress event per run per this many ms (default 100: ≤ 10/s). */
+  /** At most one progress event per run per this many ms (default 100: ≤ 10/s), applied by the child. */
   progressIntervalMs?: number
   /** At most this many log lines per second are forwarded; the rest are counted (default 20). */
   logLinesPerSecond?: number
@@ -76,7 +78,6 @@ export class TrainerHost {
   private closed = false
   private probeCache: BackendStatus[] | null = null
   private probing: Promise<BackendStatus[]> | null = null
-  private readonly progress: ProgressThrottle
   private readonly logs: LogLimiter
   /** Called after any job changes state or ends (see settle). */
   private readonly watchers = new Set<() => void>()
@@ -89,7 +90,6 @@ export class TrainerHost {
       exitGraceMs: 5_000,
       ...options
     }
-    this.progress = new ProgressThrottle(this.opts.progressIntervalMs, (p) => this.opts.emit('train.progress', p))
     this.logs = new LogLimiter(this.opts.logLinesPerSecond, (line) => this.opts.emit('train.log', line))
   }
 
@@ -255,7 +255,7 @@ export class TrainerHost {
   // ---- internals ----
 
   private init(): TrainerInit {
-    return { type: 'init', datasetsDir: this.opts.datasetsDir, backendCacheFile: this.opts.backendCacheFile }
+    return { type: 'init', datasetsDir: this.opts.datasetsDir, backendCacheFile: this.opts.backendCacheFile, progressIntervalMs: this.opts.progressIntervalMs }
   }
 
   private connect(): ChildConnection {
@@ -327,14 +327,12 @@ export class TrainerHost {
       case 'progress':
         if (job.state === 'starting') job.state = job.stop ? 'stopping' : 'running'
         job.step = event.progress.step
-        this.progress.push(job.runId, { ...event.progress, runId: job.runId })
+        this.opts.emit('train.progress', { ...event.progress, runId: job.runId })
         return
       case 'sample':
-        this.progress.flush(job.runId)
         this.opts.emit('train.sample', { ...event.sample, runId: job.runId })
         return
       case 'status':
-        this.progress.flush(job.runId)
         job.lastStatus = event.status
         if (event.status === 'paused') job.state = job.stop ? 'stopping' : 'paused'
         else if (event.status === 'running') job.state = job.stop ? 'stopping' : 'running'
@@ -350,7 +348,6 @@ export class TrainerHost {
   }
 
   private async finish(job: Job, outcome: { kind: 'done'; run: RunJson } | { kind: 'failed'; error: StudioErrorShape }): Promise<void> {
-    this.progress.flush(job.runId)
     this.logs.flush()
     try {
       if (outcome.kind === 'done') {
@@ -363,7 +360,6 @@ export class TrainerHost {
         job.end({ kind: 'failed', error: await this.recordFailure(job, outcome.error) })
       }
     } finally {
-      this.progress.forget(job.runId)
       if (this.current === job) this.current = null
       job.session = null
       this.pump()
@@ -406,87 +402,6 @@ export class TrainerHost {
     this.logs.push({ runId, level, message, time: new Date().toISOString() })
   }
 }
-
-/**
- * At most one progress event per run per interval — the newest wins and the last is never lost —
- * except that every logged metric reaches the charts (mergeProgress).
- */
-class ProgressThrottle {
-  private readonly state = new Map<string, { last: number; pending: TrainProgress | null; timer: ReturnType<typeof setTimeout> | null }>()
-
-  constructor(
-    private readonly intervalMs: number,
-    private readonly send: (progress: TrainProgress) => void
-  ) {}
-
-  push(runId: string, progress: TrainProgress): void {
-    let s = this.state.get(runId)
-    if (!s) this.state.set(runId, (s = { last: -Infinity, pending: null, timer: null }))
-    const merged = mergeProgress(s.pending, progress)
-    if (merged.send) this.send(merged.send)
-    s.pending = merged.pending
-    const wait = s.last + this.intervalMs - Date.now()
-    if (wait <= 0) this.flush(runId)
-    else if (!s.timer) {
-      s.timer = setTimeout(() => this.flush(runId), wait)
-      unref(s.timer)
-    }
-  }
-
-  flush(runId: string): void {
-    const s = this.state.get(runId)
-    if (!s) return
-    if (s.timer) clearTimeout(s.timer)
-    s.timer = null
-    if (!s.pending) return
-    const progress = s.pending
-    s.pending = null
-    s.last = Date.now()
-    this.send(progress)
-  }
-
-  forget(runId: string): void {
-    this.flush(runId)
-    this.state.delete(runId)
-  }
-}
-
-/** Forwards at most `perSecond` log lines a second; says how many it skipped. */
-class LogLimiter {
-  private windowStart = 0
-  private count = 0
-  private skipped = 0
-  private lastRunId: string | null = null
-
-  constructor(
-    private readonly perSecond: number,
-    private readonly send: (line: LogLine) => void
-  ) {}
-
-  push(line: LogLine): void {
-    const now = Date.now()
-    if (now - this.windowStart >= 1000) {
-      this.flush()
-      this.windowStart = now
-      this.count = 0
-    }
-    if (this.count < this.perSecond || line.level === 'error') {
-      this.count++
-      this.send(line)
-    } else {
-      this.skipped++
-      this.lastRunId = line.runId
-    }
-  }
-
-  flush(): void {
-    if (this.skipped === 0) return
-    const skipped = this.skipped
-    this.skipped = 0
-    this.send({ runId: this.lastRunId, level: 'info', message: `(${skipped} log lines skipped)`, time: new Date().toISOString() })
-  }
-}
-
 
 function describe(err: unknown): string {
   return err instanceof Error ? err.message : String(err)

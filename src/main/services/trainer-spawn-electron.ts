@@ -1,5 +1,5 @@
 import { app, utilityProcess, type Details } from 'electron'
-import { TRAINER_CHILD_ENV, isChildMessage } from '../trainer/protocol'
+import { TRAINER_CHILD_ENV, isChildMessage } from '../trainer/child-messages'
 import type { ChildExit, SpawnTrainer, TrainerLink } from './child-connection'
 import { TailBuffer } from './trainer-spawn'
 import { threadpoolEnv } from '../util/threadpool'

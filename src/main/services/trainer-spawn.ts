@@ -1,5 +1,5 @@
 import { fork } from 'node:child_process'
-import { TRAINER_CHILD_ENV, isChildMessage } from '../trainer/protocol'
+import { TRAINER_CHILD_ENV, isChildMessage } from '../trainer/child-messages'
 import type { ChildExit, SpawnTrainer, TrainerLink } from './child-connection'
 import { threadpoolEnv } from '../util/threadpool'
 

@@ -3,29 +3,28 @@
  * `process.parentPort`) or as a plain Node child (`gan-studio serve`, `child_process.fork` IPC), and
  * in tests on an in-memory port. It never imports `electron`.
  *
- * It answers the port protocol of ./protocol: an `init` message with the paths, then jobs (`train`,
+ * It answers the port protocol of ./child-messages: an `init` message with the paths, then jobs (`train`,
  * `probe`, and the tensor jobs `generate`, `walk`, `export`) that stream events back and end with
  * `done` or `failed`; `control` messages flip the cooperative pause/stop flags the training loop
  * polls between steps, `cancel` aborts a job at its next check.
  */
 import { toErrorShape } from '@shared/errors'
 import type { StudioErrorShape } from '@shared/errors'
-import type { BackendStatus, TrainProgress } from '@shared/contract'
+import type { BackendStatus } from '@shared/contract'
 import type { RunJson } from '@shared/runs'
 import type { TensorJobContext } from '../generate/jobs'
 import type { TrainControl } from './events'
 import {
   TRAINER_CHILD_ENV,
   isHostMessage,
-  mergeProgress,
   type ChildMessage,
   type ChildPort,
   type HostMessage,
-  type JobEvent,
   type JobMethods,
   type StartJob,
   type TrainerInit
-} from './protocol'
+} from './child-messages'
+import { progressCoalescer } from './progress-coalescer'
 import type { TrainRunOptions } from './train'
 
 /** What a job passes to trainRun (type-only: the engine itself is loaded lazily). */
@@ -45,8 +44,6 @@ export interface ServeTrainerOptions {
   deps?: Partial<TrainerDeps>
   /** Called once every job has ended after an `exit` message. Default: nothing (tests). */
   onExit?: () => void
-  /** Progress events closer together than this are coalesced (the host throttles again). */
-  progressIntervalMs?: number
 }
 
 const defaultDeps: TrainerDeps = {
@@ -96,7 +93,6 @@ export interface TrainerServer {
 /** Answers the protocol on `port`. */
 export function serveTrainer(port: ChildPort, options: ServeTrainerOptions = {}): TrainerServer {
   const deps: TrainerDeps = { ...defaultDeps, ...options.deps }
-  const progressIntervalMs = options.progressIntervalMs ?? 50
   const jobs = new Map<string, LiveJob>()
   const running = new Set<Promise<void>>()
   let init: TrainerInit | null = null
@@ -130,7 +126,7 @@ export function serveTrainer(port: ChildPort, options: ServeTrainerOptions = {})
     const paths = init
     const control: TrainControl = { pause: false, stop: false }
     const abort = new AbortController()
-    const emitter = coalescingEmitter(message.jobId, post, progressIntervalMs)
+    const emitter = progressCoalescer((event) => post({ type: 'event', jobId: message.jobId, event }), paths.progressIntervalMs)
     jobs.set(message.jobId, { control, abort, flush: emitter.flush })
     const ctx: TensorJobContext = { backendCacheFile: paths.backendCacheFile, signal: abort.signal, emit: emitter.emit }
 
@@ -229,48 +225,6 @@ export function serveTrainer(port: ChildPort, options: ServeTrainerOptions = {})
     },
     shutdown
   }
-}
-
-/**
- * Forwards events for one job, coalescing progress events that arrive closer than `intervalMs`
- * (the newest wins, logged metrics are all kept — see mergeProgress; a pending one is sent before
- * any other event, so order is kept).
- */
-function coalescingEmitter(
-  jobId: string,
-  post: (message: ChildMessage) => void,
-  intervalMs: number
-): { emit: (event: JobEvent) => void; flush: () => void } {
-  let pending: TrainProgress | null = null
-  let lastSent = 0
-  let timer: ReturnType<typeof setTimeout> | null = null
-
-  const flush = (): void => {
-    if (timer) clearTimeout(timer)
-    timer = null
-    if (pending) {
-      const progress = pending
-      pending = null
-      lastSent = Date.now()
-      post({ type: 'event', jobId, event: { type: 'progress', progress } })
-    }
-  }
-
-  const emit = (event: JobEvent): void => {
-    if (event.type !== 'progress') {
-      flush()
-      post({ type: 'event', jobId, event })
-      return
-    }
-    const merged = mergeProgress(pending, event.progress)
-    if (merged.send) post({ type: 'event', jobId, event: { type: 'progress', progress: merged.send } })
-    pending = merged.pending
-    const wait = lastSent + intervalMs - Date.now()
-    if (wait <= 0) flush()
-    else timer ??= setTimeout(flush, wait)
-  }
-
-  return { emit, flush }
 }
 
 function describeJobError(err: unknown): StudioErrorShape {

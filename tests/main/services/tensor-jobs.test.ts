@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest'
 import { TensorJobs, type TensorJobsOptions } from '../../../src/main/services/tensor-jobs'
-import type { JobMethods } from '../../../src/main/trainer/protocol'
+import type { JobMethods } from '../../../src/main/trainer/child-messages'
 import { fakeSpawner, tick, until, type FakeChild } from './fakes'
 
 const walkInput: JobMethods['walk']['input'] = { runDir: '/runs/a', seeds: [1, 2], seconds: 1, fps: 4, format: 'gif', truncation: 1, upscale: 1 }
@@ -10,7 +10,7 @@ function setup(options: Partial<TensorJobsOptions> = {}) {
   const spawner = fakeSpawner()
   const jobs = new TensorJobs({
     spawn: spawner.spawn,
-    init: { type: 'init', datasetsDir: '/datasets', backendCacheFile: '/cache/backends.json' },
+    init: { type: 'init', datasetsDir: '/datasets', backendCacheFile: '/cache/backends.json', progressIntervalMs: 100 },
     exitGraceMs: 50,
     idleMs: 40,
     ...options
@@ -122,7 +122,7 @@ describe('TensorJobs: generate, walk and export in a trainer child', () => {
       spawn: () => {
         throw new Error('no such file')
       },
-      init: { type: 'init', datasetsDir: '/d', backendCacheFile: null }
+      init: { type: 'init', datasetsDir: '/d', backendCacheFile: null, progressIntervalMs: 100 }
     })
     await expect(jobs.run('export', exportInput)).rejects.toMatchObject({ code: 'crashed', message: 'The image-making process could not start: no such file' })
   })

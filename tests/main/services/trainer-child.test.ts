@@ -1,7 +1,8 @@
 import { describe, expect, it, vi } from 'vitest'
 import type { RunJson } from '@shared/runs'
 import { serveTrainer, type TrainJobOptions } from '../../../src/main/trainer/process'
-import { mergeProgress, type ChildMessage, type HostMessage } from '../../../src/main/trainer/protocol'
+import type { ChildMessage, HostMessage } from '../../../src/main/trainer/child-messages'
+import { mergeProgress } from '../../../src/main/trainer/progress-coalescer'
 import { fakeRun, tick, until } from './fakes'
 
 /** The child's side of the protocol (src/main/trainer/process.ts) on an in-memory port. */
@@ -14,7 +15,7 @@ function port() {
     send: (m: HostMessage | { type: 'nonsense' }) => listener?.(m as HostMessage)
   }
 }
-const init: HostMessage = { type: 'init', datasetsDir: '/d', backendCacheFile: '/c/backends.json' }
+const init: HostMessage = { type: 'init', datasetsDir: '/d', backendCacheFile: '/c/backends.json', progressIntervalMs: 0 }
 
 describe('the trainer child', () => {
   it('says ready first, refuses jobs before init, ignores unknown messages', async () => {
@@ -37,8 +38,8 @@ describe('the trainer child', () => {
       while (!opts.control!.stop) await tick(1)
       return fakeRun({ id: 'r', status: 'stopped' })
     }
-    serveTrainer(p.port, { deps: { trainRun }, progressIntervalMs: 1000 })
-    p.send(init)
+    serveTrainer(p.port, { deps: { trainRun } })
+    p.send({ ...init, progressIntervalMs: 1000 })
     p.send({ type: 'job', jobId: 'j1', method: 'train', input: { runDir: '/runs/r', targetSteps: 100 } })
     await until(() => expect(seen).not.toBeNull())
     expect(seen).toMatchObject({ runDir: '/runs/r', datasetsDir: '/d', targetSteps: 100, backendCacheFile: '/c/backends.json' })
@@ -59,7 +60,7 @@ describe('the trainer child', () => {
       throw Object.assign(new Error('The walk was cancelled.'), { code: 'cancelled' })
     })
     const generate = vi.fn(async () => ({ checkpoint: 'step-000001', step: 1, resolution: 32, outDir: null, images: [], sheet: null }))
-    serveTrainer(p.port, { deps: { walk, generate }, progressIntervalMs: 0 })
+    serveTrainer(p.port, { deps: { walk, generate } })
     p.send(init)
     p.send({ type: 'job', jobId: 'w', method: 'walk', input: { runDir: '/runs/r', seeds: [1, 2], seconds: 1, fps: 10, format: 'gif', truncation: 1, upscale: 1 } })
     await until(() => expect(walk).toHaveBeenCalled())

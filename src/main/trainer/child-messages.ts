@@ -1,11 +1,11 @@
 import type { BackendRequest } from '@shared/config'
-import type { BackendStatus, TrainProgress } from '@shared/contract'
+import type { BackendStatus } from '@shared/contract'
 import type { StudioErrorShape } from '@shared/errors'
 import type { RunJson } from '@shared/runs'
 import type { TrainerEvent } from './events'
 
 /**
- * The port protocol between the trainer host (main, or `serve`) and the trainer child
+ * The messages between the studio (the Electron main process, or `serve`) and a trainer child
  * (`out/main/trainer-process.js`, an Electron utility process or a plain Node child).
  *
  * The child says `ready` as soon as it listens; the host then sends `init` once, then jobs. A job is
@@ -21,6 +21,8 @@ export interface TrainerInit {
   datasetsDir: string
   /** Where backend calibration results are cached (shared by every job). */
   backendCacheFile: string | null
+  /** At most one progress event per job per this many ms (logged metrics are never dropped). */
+  progressIntervalMs: number
 }
 
 /** Where a tensor job reads its generator from. */
@@ -136,16 +138,4 @@ export function isChildMessage(value: unknown): value is ChildMessage {
   if (typeof value !== 'object' || value === null) return false
   const type = (value as { type?: unknown }).type
   return type === 'ready' || type === 'event' || type === 'done' || type === 'failed' || type === 'fatal'
-}
-
-/**
- * Coalescing progress without losing chart points: a newer progress event replaces a pending one,
- * except that a logged metric is never dropped — a pending event with a metric is sent first when
- * the next one has its own, and otherwise its metric rides along with the newer event. Pure.
- */
-export function mergeProgress(pending: TrainProgress | null, next: TrainProgress): { send: TrainProgress | null; pending: TrainProgress } {
-  if (!pending) return { send: null, pending: next }
-  if (pending.metric && next.metric) return { send: pending, pending: next }
-  if (pending.metric && !next.metric) return { send: null, pending: { ...next, metric: pending.metric } }
-  return { send: null, pending: next }
 }
