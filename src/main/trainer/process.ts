@@ -20,6 +20,7 @@ import {
   type ChildMessage,
   type ChildPort,
   type HostMessage,
+  type JobMethod,
   type JobMethods,
   type StartJob,
   type TrainerInit
@@ -161,7 +162,7 @@ export function serveTrainer(port: ChildPort, options: ServeTrainerOptions = {})
       (err: unknown) => {
         emitter.flush()
         jobs.delete(message.jobId)
-        post({ type: 'failed', jobId: message.jobId, error: describeJobError(err) })
+        post({ type: 'failed', jobId: message.jobId, error: describeJobError(err, message.method) })
       }
     )
     const tracked = settled.finally(() => {
@@ -227,9 +228,11 @@ export function serveTrainer(port: ChildPort, options: ServeTrainerOptions = {})
   }
 }
 
-function describeJobError(err: unknown): StudioErrorShape {
+function describeJobError(err: unknown, method: JobMethod = 'train'): StudioErrorShape {
   if (err instanceof RangeError && /allocation failed|out of memory|Invalid array length/i.test(err.message)) {
-    return { code: 'crashed', message: `Training ran out of memory (${err.message}). Try a smaller batch size or resolution.` }
+    return method === 'train'
+      ? { code: 'crashed', message: `Training ran out of memory (${err.message}). Try a smaller batch size or resolution.` }
+      : { code: 'crashed', message: `Ran out of memory (${err.message}). Try fewer images or frames at a time, or no upscale.` }
   }
   return toErrorShape(err)
 }
