@@ -5,6 +5,7 @@ import { StudioError } from '@shared/errors'
 import { writeFileAtomic } from '../util/fs'
 import { APP_VERSION } from '../util/version'
 import { toUint8 } from '../trainer/run/grid'
+import { yieldToEventLoop } from '../util/yield'
 import { checkSeeds, checkTruncation, loadGenerator, type GeneratorSource } from './generator'
 import { rgbPng, upscaleRaw, UPSCALES, type Upscale } from './images'
 import { walkFrameCount, walkLatents } from './latent'
@@ -133,6 +134,8 @@ export async function latentWalk(runDir: string, opts: LatentWalkOptions): Promi
     if (format === 'png') await clearFrames(out)
     report({ phase: 'render', done: 0, total: frames })
     for (let start = 0; start < frames; start += RENDER_BATCH) {
+      // On cpu/wasm a batch never waits on anything: let a cancel (or another job) in between batches.
+      await yieldToEventLoop()
       if (opts.signal?.aborted) {
         // Frames written so far go too: a cancelled walk leaves nothing behind.
         if (format === 'png') {

@@ -7,7 +7,7 @@ import { requestSchemas, type Events, type JobProgress, type ParsedParams, type 
 import { handlers } from '../../../src/main/handlers'
 import { Studio } from '../../../src/main/services/studio'
 import { readPngText } from '../../../src/main/generate/png-text'
-import { inProcessSpawner } from '../services/fakes'
+import { inProcessSpawner, until } from '../services/fakes'
 import { makeTinyRun, type TinyRun } from './fixture'
 
 let home: string
@@ -98,6 +98,28 @@ describe('generate and compare handlers', () => {
     expect(await call('jobs.cancel', { jobId: 'walk-long' })).toEqual({ cancelled: false })
     const walks = await fsp.readdir(join(run.dir, 'exports', 'walks'))
     expect(walks.filter((name) => name.includes('-3-4'))).toEqual([])
+  })
+
+  it('answers another job while a walk renders in the same child, and the walk stops at the next batch', async () => {
+    let latest: JobProgress | null = null
+    const stop = studio.events.subscribe((event, payload) => {
+      if (event === 'jobs.progress' && (payload as JobProgress).jobId === 'walk-gif') latest = payload as JobProgress
+    })
+    const walking = call('generate.walk', { id: run.id, seeds: [8, 9], seconds: 120, fps: 60, format: 'gif', jobId: 'walk-gif' }).then(
+      () => 'finished',
+      (err: { code?: string }) => err.code
+    )
+    await until(() => expect(latest?.done).toBeGreaterThan(0), 60_000)
+    const images = await call('generate.images', { id: run.id, seeds: [12] })
+    expect(images.images).toHaveLength(1)
+    // The preview came back while frames were still rendering.
+    expect(latest!.label).toBe('Rendering frames')
+    expect(latest!.done).toBeLessThan(7200)
+    await call('jobs.cancel', { jobId: 'walk-gif' })
+    expect(await walking).toBe('cancelled')
+    stop()
+    const walks = await fsp.readdir(join(run.dir, 'exports', 'walks'))
+    expect(walks.filter((name) => name.includes('-8-9'))).toEqual([])
   })
 
   it('runs every tensor job in one trainer child, not in this process', async () => {
