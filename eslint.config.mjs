@@ -26,6 +26,19 @@ const rawIpc = {
   ]
 }
 
+// TensorFlow.js loads only in trainer children (and the CLI's and the benchmark's own processes):
+// the Electron main process and `serve` send tensor work to a child as a job. These are the only
+// folders and files that may import it; tests/main/tensor-imports.test.ts checks the whole import
+// graph from both entries, lazy imports included.
+const tensorHomes = [
+  'src/main/trainer/**',
+  'src/main/generate/generator.ts',
+  'src/main/generate/export-model.ts',
+  'src/main/generate/layers-model.ts',
+  'src/main/bench/**'
+]
+const noTensorflow = 'TensorFlow.js runs only in trainer children: send the work to one as a job (services/tensor-jobs.ts), or put tensor code under src/main/trainer.'
+
 export default tseslint.config(
   {
     // src/wasm is AssemblyScript (its own types and decorators); its compiler checks it (npm run build:wasm).
@@ -59,6 +72,15 @@ export default tseslint.config(
   {
     files: ['src/main/bridge/**', 'src/preload/**'],
     rules: { 'no-restricted-imports': 'off' }
+  },
+  {
+    files: ['src/main/**'],
+    ignores: tensorHomes,
+    rules: {
+      // Type-only imports are erased and load nothing.
+      '@typescript-eslint/no-restricted-imports': ['error', { patterns: [{ group: ['@tensorflow/*'], message: noTensorflow, allowTypeImports: true }] }],
+      'no-restricted-syntax': ['error', { selector: 'ImportExpression[source.value=/^@tensorflow\\//]', message: noTensorflow }]
+    }
   },
   {
     files: ['**/*.vue'],

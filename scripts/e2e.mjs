@@ -1,7 +1,7 @@
 #!/usr/bin/env node
 // End-to-end tests: builds the app (unless --no-build), then runs tests/e2e in Chromium through
-// `gan-studio serve` (and a stand-in server for heavy UI states), plus the Electron smoke test where
-// an Electron binary exists. Screenshots land in test-results/screenshots/.
+// the real `gan-studio serve` and trainer, plus the Electron smoke test where an Electron binary
+// exists. Screenshots land in test-results/screenshots/.
 //
 //   node scripts/e2e.mjs [--no-build] [vitest filters…]
 import { spawnSync } from 'node:child_process'

@@ -8,7 +8,7 @@ import { app, BrowserWindow, dialog, nativeTheme, session, shell } from 'electro
 import { createDispatcher } from './bridge/dispatch'
 import { ipcEventSink, registerIpcBridge } from './bridge/ipc'
 import { handlers } from './handlers'
-import { handleStudioProtocol, registerStudioScheme } from './protocol'
+import { handleStudioProtocol, registerStudioScheme } from './studio-scheme'
 import { Studio, type DesktopShell } from './services/studio'
 import { locateBuilt } from './services/trainer-spawn'
 import { electronTrainerSpawner } from './services/trainer-spawn-electron'

@@ -81,6 +81,8 @@ export const requestSchemas = {
   /** Reads the run's starred seeds, or replaces them when `seeds` is given. */
   'generate.favorites': z.object({ id, seeds: z.array(seed).max(1000).optional() }).strict(),
   'export.model': z.object({ id, checkpoint: checkpointName.optional() }).strict(),
+  /** Cancels a running job (a walk) by the jobId its caller gave it. */
+  'jobs.cancel': z.object({ jobId: z.string().regex(/^[A-Za-z0-9_-]{1,64}$/) }).strict(),
   'compare.runs': z
     .object({ ids: z.array(id).min(2).max(6), step: z.number().int().min(0).optional() })
     .strict()
@@ -180,6 +182,8 @@ export interface Results {
   'generate.favorites': { seeds: number[] }
   /** `dir`: the export folder on the studio machine; `page`: its index.html relative to the run folder. */
   'export.model': { dir: string; page: string; checkpoint: string; step: number }
+  /** false when no job of that id was running (it had already finished). */
+  'jobs.cancel': { cancelled: boolean }
   'compare.runs': CompareResult
 }
 

@@ -2,7 +2,8 @@
  * The Generate and Compare views in Chromium against the real `gan-studio serve`. Two tiny finished
  * runs are trained with the CLI into the studio home before serve starts (they differ in exactly two
  * settings: steps and seed). Then, as a person would: make images for a seed range, star one and find
- * it again after a reload, make a looping GIF walk, pull the truncation slider, export the model; pick
+ * it again after a reload, make a looping GIF walk, make images while a long walk renders and cancel
+ * that walk, pull the truncation slider, export the model; pick
  * both runs in Compare, read the chart, the settings that differ, the grids and the summary, and tag
  * a run. Accessible names only.
  */
@@ -173,6 +174,42 @@ describe('Generate and Compare in a browser, through gan-studio serve', () => {
     await screenshot(page, 'gen-03-walk')
   })
 
+  it('keeps answering while a long walk renders, and the walk can be cancelled, leaving nothing behind', async () => {
+    await page.getByLabel('Keyframes').fill('5, 7')
+    await page.getByLabel('Seconds').fill('120')
+    await page.getByLabel('Seconds').press('Tab')
+    await page.getByLabel('Frames per second').fill('60')
+    await page.getByLabel('Frames per second').press('Tab')
+    await page.getByLabel('Format').selectOption('png')
+    await page.getByText('7,200 frames · ψ 1.00').waitFor()
+    await page.getByRole('button', { name: 'Make walk' }).click()
+    const progress = page.getByRole('progressbar', { name: 'Walk progress' })
+    const rendered = async (): Promise<number> => Number(/^Rendering frames: (\d+) of 7200 frames$/.exec((await progress.getAttribute('aria-valuetext')) ?? '')?.[1] ?? 0)
+    await expect.poll(rendered, { timeout: 120_000 }).toBeGreaterThan(0)
+
+    // Other requests are answered meanwhile: new images arrive while frames are still rendering.
+    await page.getByLabel('Seeds').fill('20-21')
+    await generate()
+    await expect.poll(() => galleryImages().count(), { timeout: 60_000 }).toBe(2)
+    await gallery().getByRole('img', { name: 'Seed 21', exact: true }).waitFor()
+    const cancel = page.getByRole('button', { name: 'Cancel walk' })
+    expect(await cancel.isVisible()).toBe(true)
+    expect(await rendered()).toBeLessThan(7200)
+    await screenshot(page, 'gen-04-walk-rendering')
+
+    await cancel.click()
+    await page.getByRole('status').filter({ hasText: 'The walk was cancelled' }).waitFor({ timeout: 60_000 })
+    await expect(page.getByRole('button', { name: 'Cancel walk' }).count()).resolves.toBe(0)
+    await expect(page.getByRole('button', { name: 'Make walk' }).isEnabled()).resolves.toBe(true)
+    const walks = readdirSync(join(dirA, 'exports', 'walks'))
+    expect(walks.filter((name) => name.includes('-5-7-frames'))).toEqual([])
+
+    // Back to the short walk's settings and the first seeds for what follows.
+    await page.getByLabel('Format').selectOption('gif')
+    await page.getByLabel('Seeds').fill('5-8')
+    await generate()
+  })
+
   it('pulls the truncation slider to 0 and generates again: every seed gives the same image', async () => {
     const slider = page.getByRole('slider', { name: 'Truncation ψ' })
     await slider.focus()
@@ -185,7 +222,7 @@ describe('Generate and Compare in a browser, through gan-studio serve', () => {
     const pixels = await pixelsOf(imgs)
     expect(pixels).toHaveLength(4)
     expect(new Set(pixels).size).toBe(1)
-    await screenshot(page, 'gen-04-truncation-0')
+    await screenshot(page, 'gen-05-truncation-0')
   })
 
   it('exports the model and says where it went', async () => {
@@ -203,7 +240,7 @@ describe('Generate and Compare in a browser, through gan-studio serve', () => {
     const res = await fetch(new URL(href!, serve.origin))
     expect(res.status).toBe(200)
     expect(await res.text()).toMatch(/<html/i)
-    await screenshot(page, 'gen-05-exported')
+    await screenshot(page, 'gen-06-exported')
   })
 
   it('compares the two runs: chart, settings that differ, grids and summary', async () => {

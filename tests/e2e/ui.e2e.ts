@@ -1,19 +1,45 @@
 /**
- * The built studio UI in Chromium against a stand-in server (support/fake-studio.ts) that can put
- * it in states the real trainer takes hours to reach: a finished run with 100,000 chart points, a
- * run that crashed. Checks smoothness, zoom, keyboard use, layout stability and both themes.
+ * The built studio UI in Chromium against the real `gan-studio serve` and the real trainer, in
+ * states that take hours to reach by training: a finished run with 100,000 chart points and a run
+ * that crashed, written into the studio home before serve starts (real run folders with real
+ * checkpoints, made without training). Checks smoothness, zoom, keyboard use, layout stability while
+ * a tiny run really trains, and both themes.
  */
-import { existsSync, mkdirSync, mkdtempSync } from 'node:fs'
+import { mkdtempSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
+import * as tf from '@tensorflow/tfjs'
 import type { Browser, Page } from 'playwright-core'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { updateRun } from '../../src/main/trainer/run/runs'
 import { makeImageFolder } from '../helpers/images'
-import { ROOT, launchChromium, newPage, screenshot } from './support/browser'
-import { startFakeStudio, type FakeStudio } from './support/fake-studio'
+import { makeTinyRun } from '../main/generate/fixture'
+import { launchChromium, newPage, screenshot } from './support/browser'
+import { serveIsBuilt, startServe, type ServeProcess } from './support/serve'
 
-/** The built renderer (`npm run build`); GAN_STUDIO_OUT_DIR points elsewhere, as it does for serve. */
-const rendererDir = join(process.env.GAN_STUDIO_OUT_DIR ?? join(ROOT, 'out'), 'renderer')
+// Runs against the built app; scripts/e2e.mjs (and npm test) build it first.
+if (!serveIsBuilt()) throw new Error('out/ is missing: run `npm run build` first (scripts/e2e.mjs does).')
+
+const POINTS = 100_000
+
+/** Two run folders: a finished run with POINTS logged steps, and one that crashed at step 1,370. */
+async function seedRuns(home: string): Promise<void> {
+  await tf.setBackend('cpu')
+  const runs = join(home, 'runs')
+  const steps = POINTS * 10
+  const long = await makeTinyRun(runs, {
+    overrides: { name: 'Moths — long night', steps },
+    steps: Array.from({ length: 10 }, (_, k) => ((k + 1) * steps) / 10)
+  })
+  await updateRun(long.dir, { status: 'completed', createdAt: '2025-03-02T21:00:00.000Z' })
+  const crashed = await makeTinyRun(runs, { overrides: { name: 'Moths — big model', steps: 4000 }, steps: [200, 400, 600, 800, 1000] })
+  await updateRun(crashed.dir, {
+    status: 'failed',
+    step: 1370,
+    createdAt: '2025-03-03T22:00:00.000Z',
+    error: { code: 'crashed', message: 'The training process ran out of memory at step 1,370. Try a smaller batch size.' }
+  })
+}
 
 /** Longest gap between animation frames while `action` runs, in ms. */
 async function longestFrameDuring(page: Page, action: () => Promise<void>): Promise<number> {
@@ -37,21 +63,23 @@ async function longestFrameDuring(page: Page, action: () => Promise<void>): Prom
   })
 }
 
-describe.runIf(existsSync(join(rendererDir, 'index.html')))('studio UI under load (stand-in server)', () => {
-  let studio: FakeStudio
+describe('studio UI under load, through gan-studio serve', () => {
+  let studio: ServeProcess
   let browser: Browser
-  let home: string
+  let pictures: string
 
   beforeAll(async () => {
-    home = mkdtempSync(join(tmpdir(), 'gan-studio-ui-'))
-    mkdirSync(join(home, 'seed-images'), { recursive: true })
-    await makeImageFolder(join(home, 'pictures', 'moths'), { count: 20, formats: ['png', 'jpeg'] })
-    studio = await startFakeStudio({ rendererDir, home, bigRunPoints: 100_000, crashedRun: true, tickMs: 100 })
+    const work = mkdtempSync(join(tmpdir(), 'gan-studio-ui-'))
+    pictures = join(work, 'pictures', 'moths')
+    await makeImageFolder(pictures, { count: 20, formats: ['png', 'jpeg'] })
+    const home = join(work, 'home')
+    await seedRuns(home)
+    studio = await startServe({}, { home })
     browser = await launchChromium()
   })
   afterAll(async () => {
     await browser?.close()
-    await studio?.close()
+    await studio?.stop()
   })
 
   it('a run with 100,000 points opens quickly and zooms smoothly', async () => {
@@ -61,7 +89,7 @@ describe.runIf(existsSync(join(rendererDir, 'index.html')))('studio UI under loa
     const t0 = Date.now()
     await page.getByRole('link', { name: 'Moths — long night' }).click()
     const chart = page.getByRole('region', { name: 'Loss chart' })
-    await expect.poll(async () => Number(await chart.getAttribute('data-points')), { timeout: 30_000 }).toBe(100_000)
+    await expect.poll(async () => Number(await chart.getAttribute('data-points')), { timeout: 30_000 }).toBe(POINTS)
     const openMs = Date.now() - t0
     expect(openMs).toBeLessThan(10_000)
     await screenshot(page, 'ui-01-100k-points')
@@ -131,9 +159,9 @@ describe.runIf(existsSync(join(rendererDir, 'index.html')))('studio UI under loa
     await expect(open.evaluate((el) => el === (el.ownerDocument as unknown as { activeElement: unknown }).activeElement)).resolves.toBe(true)
 
     await page.keyboard.press('Enter')
-    await page.getByLabel('Folder path').fill(join(home, 'pictures', 'moths'))
+    await page.getByLabel('Folder path').fill(pictures)
     await page.keyboard.press('Enter')
-    await page.getByRole('region', { name: /^Dataset / }).waitFor({ timeout: 30_000 })
+    await page.getByRole('region', { name: /^Dataset / }).waitFor({ timeout: 120_000 })
     await context.close()
   })
 
@@ -141,20 +169,25 @@ describe.runIf(existsSync(join(rendererDir, 'index.html')))('studio UI under loa
     const { page, context } = await newPage(browser)
     await page.goto(studio.url)
     await page.getByRole('link', { name: 'New run' }).click()
+    // A tiny run on this machine's CPU: the real trainer, small enough to log often.
+    await page.getByLabel('Resolution').selectOption('32')
     await page.getByLabel('Steps').fill('2000')
-    await page.getByLabel('Sample every').fill('20')
+    await page.getByLabel('Batch size').fill('8')
+    await page.getByLabel('Sample every').fill('10')
+    const wasm = page.getByRole('radio', { name: /WebAssembly/ })
+    if (await wasm.isEnabled()) await wasm.check()
     await page.getByRole('button', { name: 'Start training' }).click()
     const chart = page.getByRole('region', { name: 'Loss chart' })
     const gallery = page.getByRole('region', { name: 'Samples' })
-    await expect.poll(async () => Number(await chart.getAttribute('data-points')), { timeout: 30_000 }).toBeGreaterThan(3)
-    await gallery.locator('img').first().waitFor()
+    await expect.poll(async () => Number(await chart.getAttribute('data-points')), { timeout: 180_000, interval: 500 }).toBeGreaterThan(3)
+    await gallery.locator('img').first().waitFor({ timeout: 180_000 })
     const boxes = async () => [await chart.boundingBox(), await gallery.boundingBox(), await page.getByRole('button', { name: 'Pause' }).boundingBox()]
     const before = await boxes()
     await page.waitForTimeout(2500)
     const after = await boxes()
     expect(after).toEqual(before)
     await page.getByRole('button', { name: 'Stop' }).click()
-    await page.getByRole('button', { name: 'Resume' }).waitFor()
+    await page.getByRole('button', { name: 'Resume' }).waitFor({ timeout: 120_000 })
     await context.close()
   })
 

@@ -121,6 +121,32 @@ describe('generate store', () => {
     expect(gen.walkUrl).toBe('studio://home/runs/run-a/exports/walks/walk.webp')
   })
 
+  it('cancels the walk it is making: asks by job id, ends without a result or an error toast', async () => {
+    const answer = deferred<{ file: string; frames: number }>()
+    mock.handle('generate.walk', () => answer.promise)
+    mock.handle('jobs.cancel', () => {
+      answer.reject(new StudioError('cancelled', 'The walk was cancelled.'))
+      return { cancelled: true }
+    })
+    const gen = useGenerateStore()
+    await gen.selectRun('run-a')
+    gen.walkSeedsText = '1, 2'
+    const walking = gen.makeWalk()
+    await flushPromises()
+    const { jobId } = mock.calls['generate.walk'].mock.lastCall![0] as RequestParams<'generate.walk'>
+    await gen.cancelWalk()
+    expect(mock.calls['jobs.cancel']).toHaveBeenCalledWith({ jobId })
+    expect(await walking).toBe(false)
+    expect(gen.walking).toBe(false)
+    expect(gen.walkCancelled).toBe(true)
+    expect(gen.walkResult).toBeNull()
+    const { useAppStore } = await import('../../src/renderer/src/stores/app')
+    expect(useAppStore().toasts).toEqual([])
+    // Nothing to cancel once it has ended.
+    await gen.cancelWalk()
+    expect(mock.calls['jobs.cancel']).toHaveBeenCalledTimes(1)
+  })
+
   it('refuses a walk with fewer than two keyframes without asking the main side', async () => {
     const gen = useGenerateStore()
     await gen.selectRun('run-a')
@@ -180,5 +206,26 @@ describe('Generate view', () => {
     expect(wrapper.find('img[alt="The latent walk"]').attributes('src')).toBe('studio://home/runs/run-a/exports/walks/w.gif')
     expect(button(wrapper, 'Export model').exists()).toBe(true)
     expect(button(wrapper, 'Export favourites').exists()).toBe(true)
+  })
+
+  it('offers Cancel walk only while a walk is being made, and says when it was cancelled', async () => {
+    const answer = deferred<{ file: string; frames: number }>()
+    mock.handle('generate.walk', () => answer.promise)
+    mock.handle('jobs.cancel', () => {
+      answer.reject(new StudioError('cancelled', 'The walk was cancelled.'))
+      return { cancelled: true }
+    })
+    const { wrapper } = await mountView(GenerateView, { path: '/generate' })
+    await flushPromises()
+    await byLabel(wrapper, 'Keyframes').setValue('3, 9')
+    expect(wrapper.findAll('button').some((b) => b.text() === 'Cancel walk')).toBe(false)
+    await button(wrapper, 'Make walk').trigger('click')
+    await flushPromises()
+    await button(wrapper, 'Cancel walk').trigger('click')
+    await flushPromises()
+    expect(mock.calls['jobs.cancel']).toHaveBeenCalledTimes(1)
+    expect(wrapper.findAll('button').some((b) => b.text() === 'Cancel walk')).toBe(false)
+    expect(wrapper.find('[role="status"]').text()).toContain('The walk was cancelled')
+    expect(button(wrapper, 'Make walk').attributes('disabled')).toBeUndefined()
   })
 })

@@ -14,6 +14,8 @@ import { modelPageHtml } from './page'
 export interface ExportModelOptions extends GeneratorSource {
   /** Output folder; default `<run>/exports/model-<checkpoint>/`. Existing files of the same names are replaced. */
   out?: string
+  /** Checked before anything is written: when aborted, fails with code `cancelled`. */
+  signal?: AbortSignal
 }
 
 export interface ExportModelResult {
@@ -113,6 +115,7 @@ export async function exportModel(runDir: string, opts: ExportModelOptions = {})
       'index.html': html,
       'README.txt': readme(run.name, run.id, step, spec.latentDim, spec.resolution)
     }
+    if (opts.signal?.aborted) throw new StudioError('cancelled', 'The export was cancelled.')
     for (const [name, data] of Object.entries(files)) await writeFileAtomic(join(dir, name), data)
     return { dir, files: Object.keys(files), checkpoint: ckpt.name, step }
   } finally {

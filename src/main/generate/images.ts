@@ -4,6 +4,7 @@ import { StudioError } from '@shared/errors'
 import { writeFileAtomic } from '../util/fs'
 import { APP_VERSION } from '../util/version'
 import { gridPng, toUint8 } from '../trainer/run/grid'
+import { yieldToEventLoop } from '../util/yield'
 import { checkSeeds, checkTruncation, loadGenerator, type GeneratorSource, type LoadedGenerator } from './generator'
 import { latentsFor } from './latent'
 import { withPngText } from './png-text'
@@ -24,6 +25,8 @@ export interface GenerateImagesOptions extends GeneratorSource {
   /** Sub-folder of `exports/` used for the default folder (e.g. `images`, `favorites`). */
   collection?: string
   onProgress?: (done: number, total: number) => void
+  /** Checked between chunks: when aborted, fails with code `cancelled`. */
+  signal?: AbortSignal
 }
 
 export interface GeneratedPng {
@@ -119,6 +122,8 @@ export async function generateImages(runDir: string, opts: GenerateImagesOptions
     const images: GeneratedPng[] = []
     opts.onProgress?.(0, seeds.length)
     for (let start = 0; start < seeds.length; start += CHUNK) {
+      await yieldToEventLoop()
+      if (opts.signal?.aborted) throw new StudioError('cancelled', 'Generating was cancelled.')
       const chunk = seeds.slice(start, start + CHUNK)
       const pixels = toUint8(await gen.render(latentsFor(chunk, gen.spec.latentDim, psi), chunk.length))
       sheetPixels?.set(pixels, start * imageSize)

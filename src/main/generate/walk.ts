@@ -5,6 +5,7 @@ import { StudioError } from '@shared/errors'
 import { writeFileAtomic } from '../util/fs'
 import { APP_VERSION } from '../util/version'
 import { toUint8 } from '../trainer/run/grid'
+import { yieldToEventLoop } from '../util/yield'
 import { checkSeeds, checkTruncation, loadGenerator, type GeneratorSource } from './generator'
 import { rgbPng, upscaleRaw, UPSCALES, type Upscale } from './images'
 import { walkFrameCount, walkLatents } from './latent'
@@ -133,7 +134,16 @@ export async function latentWalk(runDir: string, opts: LatentWalkOptions): Promi
     if (format === 'png') await clearFrames(out)
     report({ phase: 'render', done: 0, total: frames })
     for (let start = 0; start < frames; start += RENDER_BATCH) {
-      if (opts.signal?.aborted) throw new StudioError('cancelled', 'The walk was cancelled.')
+      // On cpu/wasm a batch never waits on anything: let a cancel (or another job) in between batches.
+      await yieldToEventLoop()
+      if (opts.signal?.aborted) {
+        // Frames written so far go too: a cancelled walk leaves nothing behind.
+        if (format === 'png') {
+          await clearFrames(out)
+          await fsp.rmdir(out).catch(() => undefined)
+        }
+        throw new StudioError('cancelled', 'The walk was cancelled.')
+      }
       const n = Math.min(RENDER_BATCH, frames - start)
       const pixels = toUint8(await gen.render(latents.subarray(start * dim, (start + n) * dim), n))
       for (let i = 0; i < n; i++) {
@@ -151,6 +161,8 @@ export async function latentWalk(runDir: string, opts: LatentWalkOptions): Promi
         format === 'gif'
           ? await sharp(animation, { raw: { width: size, height: size * frames, channels: 3, pageHeight: size } }).gif({ loop: 0, delay: frameDelays(frames, fps, 10), keepDuplicateFrames: true, effort: 7 }).toBuffer()
           : await encodeAnimatedWebp(animation, size, size, frames, frameDelays(frames, fps, 1))
+      // A walk cancelled while it was being encoded leaves no file behind.
+      if (opts.signal?.aborted) throw new StudioError('cancelled', 'The walk was cancelled.')
       await writeFileAtomic(out, encoded)
     }
     report({ phase: 'done', done: frames, total: frames })

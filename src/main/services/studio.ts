@@ -9,7 +9,9 @@ import { DatasetLibrary } from './datasets'
 import { estimateMsPer1000Steps } from './estimate'
 import { EventHub } from './events'
 import { RunLibrary } from './runs'
-import { TrainerHost, type SpawnTrainer, type TrainerHostOptions } from './trainer-host'
+import type { SpawnTrainer } from './child-connection'
+import { TensorJobs, type TensorJobsOptions } from './tensor-jobs'
+import { TrainerHost, type TrainerHostOptions } from './trainer-host'
 
 /** What only the desktop app can do (absent under `serve`). */
 export interface DesktopShell {
@@ -26,6 +28,8 @@ export interface StudioOptions {
   shell?: DesktopShell | null
   /** Throttling and timeouts for the trainer host (tests shorten them). */
   trainer?: Partial<Pick<TrainerHostOptions, 'progressIntervalMs' | 'logLinesPerSecond' | 'readyTimeoutMs' | 'exitGraceMs'>>
+  /** How long the child for generate, walk and export stays warm, and how long a cancel may take. */
+  jobs?: Partial<Pick<TensorJobsOptions, 'idleMs' | 'cancelGraceMs'>>
 }
 
 /**
@@ -37,6 +41,8 @@ export class Studio {
   readonly mode: 'desktop' | 'browser'
   readonly events = new EventHub()
   readonly trainer: TrainerHost
+  /** Generate, walk and export, run in a trainer child (this process never loads tfjs). */
+  readonly jobs: TensorJobs
   readonly datasets: DatasetLibrary
   readonly runs: RunLibrary
   readonly shell: DesktopShell | null
@@ -46,13 +52,21 @@ export class Studio {
     this.home = options.home
     this.mode = options.mode
     this.shell = options.shell ?? null
+    const backendCacheFile = join(cacheDir(this.home), 'backends.json')
     this.trainer = new TrainerHost({
       spawn: options.spawnTrainer,
       emit: this.events.emit,
       store: { readRun, updateRun },
       datasetsDir: datasetsDir(this.home),
-      backendCacheFile: join(cacheDir(this.home), 'backends.json'),
+      backendCacheFile,
       ...options.trainer
+    })
+    this.jobs = new TensorJobs({
+      spawn: options.spawnTrainer,
+      init: { type: 'init', datasetsDir: datasetsDir(this.home), backendCacheFile, progressIntervalMs: options.trainer?.progressIntervalMs ?? 100 },
+      ...(options.trainer?.readyTimeoutMs !== undefined ? { readyTimeoutMs: options.trainer.readyTimeoutMs } : {}),
+      ...(options.trainer?.exitGraceMs !== undefined ? { exitGraceMs: options.trainer.exitGraceMs } : {}),
+      ...options.jobs
     })
     this.datasets = new DatasetLibrary({
       datasetsDir: datasetsDir(this.home),
@@ -91,9 +105,13 @@ export class Studio {
     return estimate
   }
 
-  /** Quitting: imports are cancelled, queued runs stay resumable, the running job checkpoints and stops. */
+  /**
+   * Quitting: imports and image jobs are cancelled, queued runs stay resumable, the running job
+   * checkpoints and stops.
+   */
   async shutdown(options: { timeoutMs?: number } = {}): Promise<void> {
     this.datasets.abortAll()
+    await this.jobs.shutdown()
     await this.trainer.shutdown(options)
   }
 

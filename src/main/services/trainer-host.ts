@@ -1,36 +1,19 @@
-import type { BackendStatus, LogLine, TrainProgress } from '@shared/contract'
+import type { BackendStatus, LogLine } from '@shared/contract'
 import { StudioError, type StudioErrorShape, toErrorShape } from '@shared/errors'
 import type { RunJson } from '@shared/runs'
-import type { TrainerEvent } from '../trainer/events'
-import { mergeProgress, type ChildMessage, type HostMessage, type JobMethod, type JobMethods, type TrainerInit } from '../trainer/protocol'
+import type { JobEvent, TrainerInit } from '../trainer/child-messages'
+import { ChildConnection, unref, type SpawnTrainer } from './child-connection'
 import type { EventSink } from './events'
+import { LogLimiter } from './log-limiter'
 
 /**
  * The trainer host: runs training jobs one at a time, each in its own trainer child (an Electron
  * utility process in the desktop app, a plain Node child under `serve`, an in-memory port in tests),
- * queues the rest, forwards the child's events as contract events (progress throttled), passes
+ * queues the rest, forwards the child's events as contract events (the child throttles progress;
+ * log floods are limited here), passes
  * pause/resume/stop through as cooperative flags, and turns a child that dies into a run marked
  * `failed` with the reason — resumable from its last checkpoint.
  */
-
-/** How a trainer child ended, as the platform reports it. */
-export interface ChildExit {
-  code: number | null
-  signal: string | null
-  /** The platform's own reason when it has one (Electron's child-process-gone: 'oom', 'crashed', …). */
-  reason?: string
-  /** The last lines the child wrote to stderr. */
-  stderrTail?: string
-}
-
-/** The host's side of one trainer child. */
-export interface TrainerLink {
-  send(message: HostMessage): void
-  onMessage(listener: (message: ChildMessage) => void): void
-  onExit(listener: (exit: ChildExit) => void): void
-  kill(): void
-}
-export type SpawnTrainer = () => TrainerLink
 
 /** What the host needs of the run library: read a run.json, patch it atomically. */
 export interface RunStore {
@@ -44,7 +27,7 @@ export interface TrainerHostOptions {
   store: RunStore
   datasetsDir: string
   backendCacheFile: string | null
-  /** At most one progress event per run per this many ms (default 100: ≤ 10/s). */
+  /** At most one progress event per run per this many ms (default 100: ≤ 10/s), applied by the child. */
   progressIntervalMs?: number
   /** At most this many log lines per second are forwarded; the rest are counted (default 20). */
   logLinesPerSecond?: number
@@ -78,7 +61,7 @@ interface Job {
   runDir: string
   targetSteps: number | null
   state: JobState
-  session: ChildSession<'train'> | null
+  session: ChildConnection | null
   pause: boolean
   stop: boolean
   step: number | null
@@ -94,7 +77,6 @@ export class TrainerHost {
   private closed = false
   private probeCache: BackendStatus[] | null = null
   private probing: Promise<BackendStatus[]> | null = null
-  private readonly progress: ProgressThrottle
   private readonly logs: LogLimiter
   /** Called after any job changes state or ends (see settle). */
   private readonly watchers = new Set<() => void>()
@@ -107,7 +89,6 @@ export class TrainerHost {
       exitGraceMs: 5_000,
       ...options
     }
-    this.progress = new ProgressThrottle(this.opts.progressIntervalMs, (p) => this.opts.emit('train.progress', p))
     this.logs = new LogLimiter(this.opts.logLinesPerSecond, (line) => this.opts.emit('train.log', line))
   }
 
@@ -192,7 +173,7 @@ export class TrainerHost {
     }
     if (job.state === 'stopping') return true
     job.pause = true
-    job.session?.control({ pause: true })
+    job.session?.control(job.jobId, { pause: true })
     return true
   }
 
@@ -202,7 +183,7 @@ export class TrainerHost {
     if (!job) return false
     if (job.state === 'stopping') throw new StudioError('busy', 'This run is stopping; resume it once it has stopped.')
     job.pause = false
-    job.session?.control({ pause: false })
+    job.session?.control(job.jobId, { pause: false })
     return true
   }
 
@@ -226,17 +207,15 @@ export class TrainerHost {
     if (this.probeCache && !options.refresh && !options.calibrate) return this.probeCache
     if (!this.probing) {
       const input = options.calibrate ? { calibrate: true } : {}
-      const session = new ChildSession(this.opts.spawn, this.init(), `probe-${this.nextJob++}`, 'probe', input, {
-        onEvent: () => undefined,
-        readyTimeoutMs: this.opts.readyTimeoutMs,
-        exitGraceMs: this.opts.exitGraceMs
-      })
-      this.probing = session.result
+      const conn = this.connect()
+      this.probing = conn
+        .start(`probe-${this.nextJob++}`, 'probe', input, () => undefined)
         .then((statuses) => {
           this.probeCache = statuses
           return statuses
         })
         .finally(() => {
+          conn.release()
           this.probing = null
         })
     }
@@ -274,7 +253,15 @@ export class TrainerHost {
   // ---- internals ----
 
   private init(): TrainerInit {
-    return { type: 'init', datasetsDir: this.opts.datasetsDir, backendCacheFile: this.opts.backendCacheFile }
+    return { type: 'init', datasetsDir: this.opts.datasetsDir, backendCacheFile: this.opts.backendCacheFile, progressIntervalMs: this.opts.progressIntervalMs }
+  }
+
+  private connect(): ChildConnection {
+    return new ChildConnection(this.opts.spawn, this.init(), {
+      readyTimeoutMs: this.opts.readyTimeoutMs,
+      exitGraceMs: this.opts.exitGraceMs,
+      label: 'training process'
+    })
   }
 
   private find(runId: string): Job | undefined {
@@ -290,7 +277,7 @@ export class TrainerHost {
   private requestStop(job: Job): void {
     job.stop = true
     if (job.state !== 'starting') job.state = 'stopping'
-    job.session?.control({ stop: true })
+    job.session?.control(job.jobId, { stop: true })
     this.notify()
   }
 
@@ -318,39 +305,32 @@ export class TrainerHost {
     if (!job) return
     this.current = job
     job.state = 'starting'
-    const session = new ChildSession(
-      this.opts.spawn,
-      this.init(),
-      job.jobId,
-      'train',
-      { runDir: job.runDir, ...(job.targetSteps !== null ? { targetSteps: job.targetSteps } : {}) },
-      {
-        onEvent: (event) => this.onEvent(job, event),
-        readyTimeoutMs: this.opts.readyTimeoutMs,
-        exitGraceMs: this.opts.exitGraceMs,
-        initialControl: () => ({ pause: job.pause, stop: job.stop })
+    const conn = this.connect()
+    job.session = conn
+    const input = { runDir: job.runDir, ...(job.targetSteps !== null ? { targetSteps: job.targetSteps } : {}) }
+    conn.start(job.jobId, 'train', input, (event) => this.onEvent(job, event)).then(
+      (run) => {
+        conn.release()
+        void this.finish(job, { kind: 'done', run })
+      },
+      (err: unknown) => {
+        conn.release()
+        void this.finish(job, { kind: 'failed', error: toErrorShape(err) })
       }
-    )
-    job.session = session
-    session.result.then(
-      (run) => this.finish(job, { kind: 'done', run }),
-      (err: unknown) => this.finish(job, { kind: 'failed', error: toErrorShape(err) })
     )
   }
 
-  private onEvent(job: Job, event: TrainerEvent): void {
+  private onEvent(job: Job, event: JobEvent): void {
     switch (event.type) {
       case 'progress':
         if (job.state === 'starting') job.state = job.stop ? 'stopping' : 'running'
         job.step = event.progress.step
-        this.progress.push(job.runId, { ...event.progress, runId: job.runId })
+        this.opts.emit('train.progress', { ...event.progress, runId: job.runId })
         return
       case 'sample':
-        this.progress.flush(job.runId)
         this.opts.emit('train.sample', { ...event.sample, runId: job.runId })
         return
       case 'status':
-        this.progress.flush(job.runId)
         if (event.status === 'paused') job.state = job.stop ? 'stopping' : 'paused'
         else if (event.status === 'running') job.state = job.stop ? 'stopping' : 'running'
         else {
@@ -366,11 +346,12 @@ export class TrainerHost {
       case 'log':
         this.logs.push({ ...event.line, runId: event.line.runId ?? job.runId })
         return
+      case 'job-progress':
+        return
     }
   }
 
   private async finish(job: Job, outcome: { kind: 'done'; run: RunJson } | { kind: 'failed'; error: StudioErrorShape }): Promise<void> {
-    this.progress.flush(job.runId)
     this.logs.flush()
     let final: RunJson | null = null
     try {
@@ -381,7 +362,6 @@ export class TrainerHost {
         job.end({ kind: 'failed', error: await this.recordFailure(job, outcome.error) })
       }
     } finally {
-      this.progress.forget(job.runId)
       if (this.current === job) this.current = null
       job.session = null
       // Said once the job is gone: a client that re-read the run while the job was still winding
@@ -428,221 +408,6 @@ export class TrainerHost {
   }
 }
 
-interface SessionOptions {
-  onEvent: (event: TrainerEvent) => void
-  readyTimeoutMs: number
-  exitGraceMs: number
-  /** Flags to send right after the job starts (set while the child was still loading). */
-  initialControl?: () => { pause: boolean; stop: boolean }
-}
-
-/** One child, one job: spawn, handshake (`ready` → `init` → `job`), stream events, settle once. */
-class ChildSession<M extends JobMethod> {
-  readonly result: Promise<JobMethods[M]['output']>
-  private link: TrainerLink | null = null
-  private started = false
-  private settled = false
-  private exited = false
-  private fatal: StudioErrorShape | null = null
-  private readyTimer: ReturnType<typeof setTimeout> | null = null
-  private exitTimer: ReturnType<typeof setTimeout> | null = null
-
-  constructor(
-    spawn: SpawnTrainer,
-    init: TrainerInit,
-    private readonly jobId: string,
-    method: M,
-    input: JobMethods[M]['input'],
-    options: SessionOptions
-  ) {
-    this.result = new Promise<JobMethods[M]['output']>((resolve, reject) => {
-      const settle = (fn: () => void): void => {
-        if (this.settled) return
-        this.settled = true
-        if (this.readyTimer) clearTimeout(this.readyTimer)
-        fn()
-        this.release(options.exitGraceMs)
-      }
-      let link: TrainerLink
-      try {
-        link = spawn()
-      } catch (err) {
-        settle(() => reject(new StudioError('crashed', `The training process could not start: ${describe(err)}`)))
-        return
-      }
-      this.link = link
-      this.readyTimer = setTimeout(() => {
-        settle(() => reject(new StudioError('crashed', 'The training process did not start in time.')))
-        link.kill()
-      }, options.readyTimeoutMs)
-      unref(this.readyTimer)
-
-      link.onMessage((message) => {
-        if (this.settled) return
-        switch (message.type) {
-          case 'ready': {
-            if (this.started) return
-            this.started = true
-            if (this.readyTimer) clearTimeout(this.readyTimer)
-            this.send(init)
-            this.send({ type: 'job', jobId, method, input } as HostMessage)
-            const flags = options.initialControl?.()
-            if (flags && (flags.pause || flags.stop)) this.control(flags)
-            return
-          }
-          case 'event':
-            if (message.jobId === jobId) options.onEvent(message.event)
-            return
-          case 'done':
-            if (message.jobId === jobId) settle(() => resolve(message.output as JobMethods[M]['output']))
-            return
-          case 'failed':
-            if (message.jobId === jobId) settle(() => reject(new StudioError(message.error.code, message.error.message)))
-            return
-          case 'fatal':
-            this.fatal = message.error
-            return
-        }
-      })
-      link.onExit((exit) => {
-        this.exited = true
-        if (this.exitTimer) clearTimeout(this.exitTimer)
-        settle(() => reject(new StudioError('crashed', describeExit(exit, this.fatal))))
-      })
-    })
-    // Callers attach their own handlers; this keeps an unobserved rejection from being reported twice.
-    this.result.catch(() => undefined)
-  }
-
-  control(flags: { pause?: boolean; stop?: boolean }): void {
-    if (!this.started || this.settled) return
-    this.send({ type: 'control', jobId: this.jobId, ...flags })
-  }
-
-  kill(): void {
-    this.link?.kill()
-  }
-
-  private send(message: HostMessage): void {
-    try {
-      this.link?.send(message)
-    } catch {
-      // The child is gone; its exit settles the session.
-    }
-  }
-
-  /** After the job: ask the child to exit, and kill it if it lingers. */
-  private release(graceMs: number): void {
-    if (this.exited || !this.link) return
-    this.send({ type: 'exit' })
-    this.exitTimer = setTimeout(() => this.link?.kill(), graceMs)
-    unref(this.exitTimer)
-  }
-}
-
-/** A sentence for a trainer child that ended without finishing its job. Pure. */
-export function describeExit(exit: ChildExit, fatal: StudioErrorShape | null = null): string {
-  const tail = exit.stderrTail ?? ''
-  const isOom = (text: string): boolean =>
-    /heap out of memory|Reached heap limit|Allocation failed|out of memory|std::bad_alloc/i.test(text) || /\bOOM\b/.test(text)
-  if (exit.reason === 'oom' || isOom(tail) || (fatal !== null && isOom(fatal.message))) {
-    return 'The training process ran out of memory. Try a smaller batch size, resolution or model width.'
-  }
-  if (fatal) return `The training process crashed: ${fatal.message}`
-  if (exit.signal === 'SIGKILL' || exit.reason === 'killed') {
-    return 'The training process was killed (SIGKILL); the system may have run out of memory.'
-  }
-  if (exit.signal) return `The training process was ended by ${exit.signal}.`
-  if (exit.reason && exit.reason !== 'clean-exit') return `The training process crashed (${exit.reason}${exit.code !== null ? `, code ${exit.code}` : ''}).`
-  if (exit.code !== null && exit.code !== 0) return `The training process exited unexpectedly (code ${exit.code}).`
-  return 'The training process exited before finishing its job.'
-}
-
-/**
- * At most one progress event per run per interval — the newest wins and the last is never lost —
- * except that every logged metric reaches the charts (mergeProgress).
- */
-class ProgressThrottle {
-  private readonly state = new Map<string, { last: number; pending: TrainProgress | null; timer: ReturnType<typeof setTimeout> | null }>()
-
-  constructor(
-    private readonly intervalMs: number,
-    private readonly send: (progress: TrainProgress) => void
-  ) {}
-
-  push(runId: string, progress: TrainProgress): void {
-    let s = this.state.get(runId)
-    if (!s) this.state.set(runId, (s = { last: -Infinity, pending: null, timer: null }))
-    const merged = mergeProgress(s.pending, progress)
-    if (merged.send) this.send(merged.send)
-    s.pending = merged.pending
-    const wait = s.last + this.intervalMs - Date.now()
-    if (wait <= 0) this.flush(runId)
-    else if (!s.timer) {
-      s.timer = setTimeout(() => this.flush(runId), wait)
-      unref(s.timer)
-    }
-  }
-
-  flush(runId: string): void {
-    const s = this.state.get(runId)
-    if (!s) return
-    if (s.timer) clearTimeout(s.timer)
-    s.timer = null
-    if (!s.pending) return
-    const progress = s.pending
-    s.pending = null
-    s.last = Date.now()
-    this.send(progress)
-  }
-
-  forget(runId: string): void {
-    this.flush(runId)
-    this.state.delete(runId)
-  }
-}
-
-/** Forwards at most `perSecond` log lines a second; says how many it skipped. */
-class LogLimiter {
-  private windowStart = 0
-  private count = 0
-  private skipped = 0
-  private lastRunId: string | null = null
-
-  constructor(
-    private readonly perSecond: number,
-    private readonly send: (line: LogLine) => void
-  ) {}
-
-  push(line: LogLine): void {
-    const now = Date.now()
-    if (now - this.windowStart >= 1000) {
-      this.flush()
-      this.windowStart = now
-      this.count = 0
-    }
-    if (this.count < this.perSecond || line.level === 'error') {
-      this.count++
-      this.send(line)
-    } else {
-      this.skipped++
-      this.lastRunId = line.runId
-    }
-  }
-
-  flush(): void {
-    if (this.skipped === 0) return
-    const skipped = this.skipped
-    this.skipped = 0
-    this.send({ runId: this.lastRunId, level: 'info', message: `(${skipped} log lines skipped)`, time: new Date().toISOString() })
-  }
-}
-
-
 function describe(err: unknown): string {
   return err instanceof Error ? err.message : String(err)
-}
-
-function unref(timer: ReturnType<typeof setTimeout>): void {
-  ;(timer as { unref?: () => void }).unref?.()
 }

@@ -1,6 +1,6 @@
 import { app, utilityProcess, type Details } from 'electron'
-import { TRAINER_CHILD_ENV, isChildMessage } from '../trainer/protocol'
-import type { ChildExit, SpawnTrainer, TrainerLink } from './trainer-host'
+import { TRAINER_CHILD_ENV, isChildMessage } from '../trainer/child-messages'
+import type { ChildExit, SpawnTrainer, TrainerLink } from './child-connection'
 import { TailBuffer } from './trainer-spawn'
 import { threadpoolEnv } from '../util/threadpool'
 

@@ -1,6 +1,6 @@
 import { fork } from 'node:child_process'
-import { TRAINER_CHILD_ENV, isChildMessage } from '../trainer/protocol'
-import type { ChildExit, SpawnTrainer, TrainerLink } from './trainer-host'
+import { TRAINER_CHILD_ENV, isChildMessage } from '../trainer/child-messages'
+import type { ChildExit, SpawnTrainer, TrainerLink } from './child-connection'
 import { threadpoolEnv } from '../util/threadpool'
 
 /**

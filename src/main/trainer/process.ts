@@ -3,25 +3,29 @@
  * `process.parentPort`) or as a plain Node child (`gan-studio serve`, `child_process.fork` IPC), and
  * in tests on an in-memory port. It never imports `electron`.
  *
- * It answers the port protocol of ./protocol: an `init` message with the paths, then jobs (`train`,
- * `probe`) that stream TrainerEvents back and end with `done` or `failed`; `control` messages flip
- * the cooperative pause/stop flags the training loop polls between steps.
+ * It answers the port protocol of ./child-messages: an `init` message with the paths, then jobs (`train`,
+ * `probe`, and the tensor jobs `generate`, `walk`, `export`) that stream events back and end with
+ * `done` or `failed`; `control` messages flip the cooperative pause/stop flags the training loop
+ * polls between steps, `cancel` aborts a job at its next check.
  */
 import { toErrorShape } from '@shared/errors'
 import type { StudioErrorShape } from '@shared/errors'
-import type { BackendStatus, TrainProgress } from '@shared/contract'
+import type { BackendStatus } from '@shared/contract'
 import type { RunJson } from '@shared/runs'
-import type { TrainControl, TrainerEvent } from './events'
+import type { TensorJobContext } from '../generate/jobs'
+import type { TrainControl } from './events'
 import {
   TRAINER_CHILD_ENV,
   isHostMessage,
-  mergeProgress,
   type ChildMessage,
   type ChildPort,
   type HostMessage,
+  type JobMethod,
+  type JobMethods,
   type StartJob,
   type TrainerInit
-} from './protocol'
+} from './child-messages'
+import { progressCoalescer } from './progress-coalescer'
 import type { TrainRunOptions } from './train'
 
 /** What a job passes to trainRun (type-only: the engine itself is loaded lazily). */
@@ -32,14 +36,15 @@ export interface TrainerDeps {
   trainRun(opts: TrainJobOptions): Promise<RunJson>
   /** With `calibrate`, measures every backend first (cached in backendCacheFile) so speeds are known. */
   probeBackends(opts: { backendCacheFile: string | null; calibrate: boolean }): Promise<BackendStatus[]>
+  generate(input: JobMethods['generate']['input'], ctx: TensorJobContext): Promise<JobMethods['generate']['output']>
+  walk(input: JobMethods['walk']['input'], ctx: TensorJobContext): Promise<JobMethods['walk']['output']>
+  exportModel(input: JobMethods['export']['input'], ctx: TensorJobContext): Promise<JobMethods['export']['output']>
 }
 
 export interface ServeTrainerOptions {
   deps?: Partial<TrainerDeps>
   /** Called once every job has ended after an `exit` message. Default: nothing (tests). */
   onExit?: () => void
-  /** Progress events closer together than this are coalesced (the host throttles again). */
-  progressIntervalMs?: number
 }
 
 const defaultDeps: TrainerDeps = {
@@ -58,11 +63,24 @@ const defaultDeps: TrainerDeps = {
       }
     }
     return probeBackends({ cacheFile })
+  },
+  async generate(input, ctx) {
+    const { generateJob } = await import('../generate/jobs')
+    return generateJob(input, ctx)
+  },
+  async walk(input, ctx) {
+    const { walkJob } = await import('../generate/jobs')
+    return walkJob(input, ctx)
+  },
+  async exportModel(input, ctx) {
+    const { exportJob } = await import('../generate/jobs')
+    return exportJob(input, ctx)
   }
 }
 
 interface LiveJob {
   control: TrainControl
+  abort: AbortController
   flush(): void
 }
 
@@ -76,7 +94,6 @@ export interface TrainerServer {
 /** Answers the protocol on `port`. */
 export function serveTrainer(port: ChildPort, options: ServeTrainerOptions = {}): TrainerServer {
   const deps: TrainerDeps = { ...defaultDeps, ...options.deps }
-  const progressIntervalMs = options.progressIntervalMs ?? 50
   const jobs = new Map<string, LiveJob>()
   const running = new Set<Promise<void>>()
   let init: TrainerInit | null = null
@@ -109,8 +126,10 @@ export function serveTrainer(port: ChildPort, options: ServeTrainerOptions = {})
     }
     const paths = init
     const control: TrainControl = { pause: false, stop: false }
-    const emitter = coalescingEmitter(message.jobId, post, progressIntervalMs)
-    jobs.set(message.jobId, { control, flush: emitter.flush })
+    const abort = new AbortController()
+    const emitter = progressCoalescer((event) => post({ type: 'event', jobId: message.jobId, event }), paths.progressIntervalMs)
+    jobs.set(message.jobId, { control, abort, flush: emitter.flush })
+    const ctx: TensorJobContext = { backendCacheFile: paths.backendCacheFile, signal: abort.signal, emit: emitter.emit }
 
     const work = (async (): Promise<unknown> => {
       switch (message.method) {
@@ -125,6 +144,12 @@ export function serveTrainer(port: ChildPort, options: ServeTrainerOptions = {})
           })
         case 'probe':
           return deps.probeBackends({ backendCacheFile: paths.backendCacheFile, calibrate: message.input.calibrate === true })
+        case 'generate':
+          return deps.generate(message.input, ctx)
+        case 'walk':
+          return deps.walk(message.input, ctx)
+        case 'export':
+          return deps.exportModel(message.input, ctx)
       }
     })()
 
@@ -137,7 +162,7 @@ export function serveTrainer(port: ChildPort, options: ServeTrainerOptions = {})
       (err: unknown) => {
         emitter.flush()
         jobs.delete(message.jobId)
-        post({ type: 'failed', jobId: message.jobId, error: describeJobError(err) })
+        post({ type: 'failed', jobId: message.jobId, error: describeJobError(err, message.method) })
       }
     )
     const tracked = settled.finally(() => {
@@ -166,6 +191,13 @@ export function serveTrainer(port: ChildPort, options: ServeTrainerOptions = {})
         if (message.stop !== undefined) job.control.stop = message.stop
         return
       }
+      case 'cancel': {
+        const job = jobs.get(message.jobId)
+        if (!job) return
+        job.control.stop = true
+        job.abort.abort()
+        return
+      }
       case 'exit':
         shutdown()
         return
@@ -174,7 +206,10 @@ export function serveTrainer(port: ChildPort, options: ServeTrainerOptions = {})
 
   const shutdown = (): void => {
     exiting = true
-    for (const job of jobs.values()) job.control.stop = true
+    for (const job of jobs.values()) {
+      job.control.stop = true
+      job.abort.abort()
+    }
     finishIfExiting()
   }
 
@@ -193,51 +228,11 @@ export function serveTrainer(port: ChildPort, options: ServeTrainerOptions = {})
   }
 }
 
-/**
- * Forwards events for one job, coalescing progress events that arrive closer than `intervalMs`
- * (the newest wins, logged metrics are all kept — see mergeProgress; a pending one is sent before
- * any other event, so order is kept).
- */
-function coalescingEmitter(
-  jobId: string,
-  post: (message: ChildMessage) => void,
-  intervalMs: number
-): { emit: (event: TrainerEvent) => void; flush: () => void } {
-  let pending: TrainProgress | null = null
-  let lastSent = 0
-  let timer: ReturnType<typeof setTimeout> | null = null
-
-  const flush = (): void => {
-    if (timer) clearTimeout(timer)
-    timer = null
-    if (pending) {
-      const progress = pending
-      pending = null
-      lastSent = Date.now()
-      post({ type: 'event', jobId, event: { type: 'progress', progress } })
-    }
-  }
-
-  const emit = (event: TrainerEvent): void => {
-    if (event.type !== 'progress') {
-      flush()
-      post({ type: 'event', jobId, event })
-      return
-    }
-    const merged = mergeProgress(pending, event.progress)
-    if (merged.send) post({ type: 'event', jobId, event: { type: 'progress', progress: merged.send } })
-    pending = merged.pending
-    const wait = lastSent + intervalMs - Date.now()
-    if (wait <= 0) flush()
-    else timer ??= setTimeout(flush, wait)
-  }
-
-  return { emit, flush }
-}
-
-function describeJobError(err: unknown): StudioErrorShape {
+function describeJobError(err: unknown, method: JobMethod = 'train'): StudioErrorShape {
   if (err instanceof RangeError && /allocation failed|out of memory|Invalid array length/i.test(err.message)) {
-    return { code: 'crashed', message: `Training ran out of memory (${err.message}). Try a smaller batch size or resolution.` }
+    return method === 'train'
+      ? { code: 'crashed', message: `Training ran out of memory (${err.message}). Try a smaller batch size or resolution.` }
+      : { code: 'crashed', message: `Ran out of memory (${err.message}). Try fewer images or frames at a time, or no upscale.` }
   }
   return toErrorShape(err)
 }

@@ -7,12 +7,14 @@ import { requestSchemas, type Events, type JobProgress, type ParsedParams, type 
 import { handlers } from '../../../src/main/handlers'
 import { Studio } from '../../../src/main/services/studio'
 import { readPngText } from '../../../src/main/generate/png-text'
+import { inProcessSpawner, until } from '../services/fakes'
 import { makeTinyRun, type TinyRun } from './fixture'
 
 let home: string
 let studio: Studio
 let run: TinyRun
 let other: TinyRun
+let spawner: ReturnType<typeof inProcessSpawner>
 
 /** A request as the bridge runs it: params through the contract's schema, then the handler. */
 function call<K extends RequestName>(name: K, params: unknown): Promise<Results[K]> {
@@ -23,19 +25,18 @@ function call<K extends RequestName>(name: K, params: unknown): Promise<Results[
 beforeAll(async () => {
   await tf.setBackend('cpu')
   home = await fsp.mkdtemp(join(tmpdir(), 'gan-handlers-'))
-  studio = new Studio({
-    home,
-    mode: 'browser',
-    spawnTrainer: () => {
-      throw new Error('no training in these tests')
-    }
+  // Generate, walk and export run as jobs of a trainer child: here the real child code, in-process.
+  spawner = inProcessSpawner({
+    trainRun: () => Promise.reject(new Error('no training in these tests'))
   })
+  studio = new Studio({ home, mode: 'browser', spawnTrainer: spawner.spawn, jobs: { idleMs: 50, cancelGraceMs: 60_000 } })
   await studio.prepare()
   run = await makeTinyRun(join(home, 'runs'), { steps: [100, 200] })
   other = await makeTinyRun(join(home, 'runs'), { overrides: { loss: { type: 'hinge' }, augment: { color: true } } })
 })
 
 afterAll(async () => {
+  await studio.shutdown()
   await fsp.rm(home, { recursive: true, force: true })
 })
 
@@ -73,6 +74,61 @@ describe('generate and compare handlers', () => {
     expect(r).toEqual({ file: 'exports/walks/walk-step-000200-1-2.gif', frames: 4 })
     expect(seen.every((p) => p.jobId === 'walk-1' && p.kind === 'walk')).toBe(true)
     expect(seen.at(-1)).toMatchObject({ done: 4, total: 4 })
+  })
+
+  it('cancels a walk by its job id: the request fails as cancelled and no file is left', async () => {
+    const started = new Promise<void>((resolve) => {
+      const stop = studio.events.subscribe((event, payload) => {
+        if (event === 'jobs.progress' && (payload as JobProgress).jobId === 'walk-long' && (payload as JobProgress).done > 0) {
+          stop()
+          resolve()
+        }
+      })
+    })
+    const walking = call('generate.walk', { id: run.id, seeds: [3, 4], seconds: 120, fps: 60, format: 'png', jobId: 'walk-long' })
+    const outcome = walking.then(
+      () => 'finished',
+      (err: { code?: string }) => err.code
+    )
+    await started
+    expect(studio.jobs.jobs()).toEqual(['walk-long'])
+    expect(await call('jobs.cancel', { jobId: 'walk-long' })).toEqual({ cancelled: true })
+    expect(await outcome).toBe('cancelled')
+    expect(studio.jobs.jobs()).toEqual([])
+    expect(await call('jobs.cancel', { jobId: 'walk-long' })).toEqual({ cancelled: false })
+    const walks = await fsp.readdir(join(run.dir, 'exports', 'walks'))
+    expect(walks.filter((name) => name.includes('-3-4'))).toEqual([])
+  })
+
+  it('answers another job while a walk renders in the same child, and the walk stops at the next batch', async () => {
+    let latest: JobProgress | null = null
+    const stop = studio.events.subscribe((event, payload) => {
+      if (event === 'jobs.progress' && (payload as JobProgress).jobId === 'walk-gif') latest = payload as JobProgress
+    })
+    const walking = call('generate.walk', { id: run.id, seeds: [8, 9], seconds: 120, fps: 60, format: 'gif', jobId: 'walk-gif' }).then(
+      () => 'finished',
+      (err: { code?: string }) => err.code
+    )
+    await until(() => expect(latest?.done).toBeGreaterThan(0), 60_000)
+    const images = await call('generate.images', { id: run.id, seeds: [12] })
+    expect(images.images).toHaveLength(1)
+    // The preview came back while frames were still rendering.
+    expect(latest!.label).toBe('Rendering frames')
+    expect(latest!.done).toBeLessThan(7200)
+    await call('jobs.cancel', { jobId: 'walk-gif' })
+    expect(await walking).toBe('cancelled')
+    stop()
+    const walks = await fsp.readdir(join(run.dir, 'exports', 'walks'))
+    expect(walks.filter((name) => name.includes('-8-9'))).toEqual([])
+  })
+
+  it('runs every tensor job in one trainer child, not in this process', async () => {
+    const before = spawner.links.length
+    await call('generate.images', { id: run.id, seeds: [1] })
+    await call('generate.images', { id: run.id, seeds: [2] })
+    // One warm child answered both (the first call may have reused one still warm from before).
+    expect(spawner.links.length - before).toBeLessThanOrEqual(1)
+    expect(spawner.links.length).toBeGreaterThan(0)
   })
 
   it('exports the model and names its page inside the run folder', async () => {

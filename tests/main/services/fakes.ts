@@ -1,7 +1,8 @@
 import type { RunJson } from '@shared/runs'
 import type { EventName, Events } from '@shared/contract'
-import type { ChildExit, RunStore, SpawnTrainer, TrainerLink } from '../../../src/main/services/trainer-host'
-import type { ChildMessage, HostMessage } from '../../../src/main/trainer/protocol'
+import type { ChildExit, SpawnTrainer, TrainerLink } from '../../../src/main/services/child-connection'
+import type { RunStore } from '../../../src/main/services/trainer-host'
+import type { ChildMessage, HostMessage } from '../../../src/main/trainer/child-messages'
 import { serveTrainer, type TrainerDeps } from '../../../src/main/trainer/process'
 
 /** A scripted trainer child: the test plays the child's side by hand. */
@@ -88,7 +89,7 @@ export function inProcessSpawner(deps: Partial<TrainerDeps>): { spawn: SpawnTrai
           },
           onMessage: (l) => toChild.push(l)
         },
-        { deps, onExit: () => queueMicrotask(() => exit({ code: 0, signal: null })), progressIntervalMs: 0 }
+        { deps, onExit: () => queueMicrotask(() => exit({ code: 0, signal: null })) }
       )
       const link: TrainerLink = {
         send: (m) => {

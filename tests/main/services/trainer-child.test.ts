@@ -1,7 +1,8 @@
 import { describe, expect, it, vi } from 'vitest'
 import type { RunJson } from '@shared/runs'
 import { serveTrainer, type TrainJobOptions } from '../../../src/main/trainer/process'
-import { mergeProgress, type ChildMessage, type HostMessage } from '../../../src/main/trainer/protocol'
+import type { ChildMessage, HostMessage } from '../../../src/main/trainer/child-messages'
+import { mergeProgress } from '../../../src/main/trainer/progress-coalescer'
 import { fakeRun, tick, until } from './fakes'
 
 /** The child's side of the protocol (src/main/trainer/process.ts) on an in-memory port. */
@@ -14,7 +15,7 @@ function port() {
     send: (m: HostMessage | { type: 'nonsense' }) => listener?.(m as HostMessage)
   }
 }
-const init: HostMessage = { type: 'init', datasetsDir: '/d', backendCacheFile: '/c/backends.json' }
+const init: HostMessage = { type: 'init', datasetsDir: '/d', backendCacheFile: '/c/backends.json', progressIntervalMs: 0 }
 
 describe('the trainer child', () => {
   it('says ready first, refuses jobs before init, ignores unknown messages', async () => {
@@ -37,8 +38,8 @@ describe('the trainer child', () => {
       while (!opts.control!.stop) await tick(1)
       return fakeRun({ id: 'r', status: 'stopped' })
     }
-    serveTrainer(p.port, { deps: { trainRun }, progressIntervalMs: 1000 })
-    p.send(init)
+    serveTrainer(p.port, { deps: { trainRun } })
+    p.send({ ...init, progressIntervalMs: 1000 })
     p.send({ type: 'job', jobId: 'j1', method: 'train', input: { runDir: '/runs/r', targetSteps: 100 } })
     await until(() => expect(seen).not.toBeNull())
     expect(seen).toMatchObject({ runDir: '/runs/r', datasetsDir: '/d', targetSteps: 100, backendCacheFile: '/c/backends.json' })
@@ -49,6 +50,29 @@ describe('the trainer child', () => {
     expect(seen!.control).toEqual({ pause: true, stop: false })
     p.send({ type: 'control', jobId: 'j1', stop: true })
     await until(() => expect(p.out.at(-1)).toMatchObject({ type: 'done', jobId: 'j1', output: { status: 'stopped' } }))
+  })
+
+  it('runs tensor jobs side by side with the init cache file, and cancel aborts only the one named', async () => {
+    const p = port()
+    const walk = vi.fn(async (_input: { runDir: string }, ctx: { signal: AbortSignal; backendCacheFile: string | null; emit: (e: never) => void }) => {
+      ctx.emit({ type: 'job-progress', phase: 'render', done: 1, total: 10 } as never)
+      while (!ctx.signal.aborted) await tick(1)
+      throw Object.assign(new Error('The walk was cancelled.'), { code: 'cancelled' })
+    })
+    const generate = vi.fn(async () => ({ checkpoint: 'step-000001', step: 1, resolution: 32, outDir: null, images: [], sheet: null }))
+    serveTrainer(p.port, { deps: { walk, generate } })
+    p.send(init)
+    p.send({ type: 'job', jobId: 'w', method: 'walk', input: { runDir: '/runs/r', seeds: [1, 2], seconds: 1, fps: 10, format: 'gif', truncation: 1, upscale: 1 } })
+    await until(() => expect(walk).toHaveBeenCalled())
+    expect(walk.mock.calls[0]![1].backendCacheFile).toBe('/c/backends.json')
+    // Another job is answered while the walk is still running.
+    p.send({ type: 'job', jobId: 'g', method: 'generate', input: { runDir: '/runs/r', seeds: [1], truncation: 1, upscale: 1, sheet: false, save: false, collection: 'images' } })
+    await until(() => expect(p.out.some((m) => m.type === 'done' && m.jobId === 'g')).toBe(true))
+    expect(p.out).toContainEqual({ type: 'event', jobId: 'w', event: { type: 'job-progress', phase: 'render', done: 1, total: 10 } })
+    expect(p.out.some((m) => 'jobId' in m && m.jobId === 'w' && m.type !== 'event')).toBe(false)
+    p.send({ type: 'cancel', jobId: 'g' })
+    p.send({ type: 'cancel', jobId: 'w' })
+    await until(() => expect(p.out.at(-1)).toEqual({ type: 'failed', jobId: 'w', error: { code: 'cancelled', message: 'The walk was cancelled.' } }))
   })
 
   it('exit stops every job, then calls onExit once they have ended', async () => {

@@ -1,7 +1,8 @@
 import { describe, expect, it } from 'vitest'
 import type { TrainProgress } from '@shared/contract'
 import type { RunJson } from '@shared/runs'
-import { TrainerHost, describeExit, type TrainerHostOptions } from '../../../src/main/services/trainer-host'
+import { describeExit } from '../../../src/main/services/child-connection'
+import { TrainerHost, type TrainerHostOptions } from '../../../src/main/services/trainer-host'
 import type { TrainJobOptions } from '../../../src/main/trainer/process'
 import { fakeRun, fakeSpawner, inProcessSpawner, memoryStore, recorder, tick, until, type FakeChild } from './fakes'
 
@@ -74,7 +75,7 @@ describe('TrainerHost: the queue', () => {
     ])
 
     await startChild(children[0]!, 'a')
-    expect(children[0]!.sent[0]).toEqual({ type: 'init', datasetsDir: '/datasets', backendCacheFile: '/cache/backends.json' })
+    expect(children[0]!.sent[0]).toEqual({ type: 'init', datasetsDir: '/datasets', backendCacheFile: '/cache/backends.json', progressIntervalMs: 100 })
     expect(children[0]!.job).toMatchObject({ method: 'train', input: { runDir: '/runs/a' } })
     expect(host.job('a')?.state).toBe('running')
 
@@ -158,7 +159,8 @@ describe('TrainerHost: control', () => {
     child.post({ type: 'ready', pid: 1 })
     await tick()
     expect(child.sent.map((m) => m.type)).toEqual(['init', 'job', 'control'])
-    expect(child.controls()[0]).toMatchObject({ pause: true, stop: false })
+    expect(child.controls()[0]).toMatchObject({ pause: true })
+    expect(child.controls()[0]!.stop).not.toBe(true)
   })
 
   it('pause/resume/stop of a run without a job do nothing', async () => {
@@ -170,24 +172,30 @@ describe('TrainerHost: control', () => {
 })
 
 describe('TrainerHost: events', () => {
-  it('throttles progress to one per interval and never loses the last one', async () => {
-    const { host, children, events } = setup({ progressIntervalMs: 100 })
+  /** A host whose child (the real child code, in-process) runs `trainRun`. */
+  function withChild(trainRun: (opts: TrainJobOptions) => Promise<RunJson>, progressIntervalMs = 100) {
+    const events = recorder()
+    const spawner = inProcessSpawner({ trainRun })
+    const store = memoryStore({ '/runs/a': { id: 'a', status: 'stopped' } })
+    const host = new TrainerHost({ spawn: spawner.spawn, emit: events.emit, store, datasetsDir: '/d', backendCacheFile: null, progressIntervalMs })
+    return { host, events }
+  }
+
+  it('one throttle, in the child at the host’s interval: one progress per interval, the last one never lost', async () => {
+    let release!: () => void
+    const gate = new Promise<void>((resolve) => (release = resolve))
+    const { host, events } = withChild(async ({ emit }) => {
+      for (let step = 1; step <= 500; step++) emit!({ type: 'progress', progress: progress('a', step) })
+      await gate
+      // A burst that ends with the job: the last step still arrives, before the final status.
+      for (let step = 501; step <= 600; step++) emit!({ type: 'progress', progress: progress('a', step) })
+      return fakeRun({ id: 'a', status: 'completed', step: 600 })
+    })
     host.enqueue('a', '/runs/a')
-    const child = children[0]!
-    await startChild(child, 'a')
-    for (let step = 1; step <= 500; step++) {
-      child.post({ type: 'event', jobId: child.jobId, event: { type: 'progress', progress: progress('a', step) } })
-    }
-    expect(events.of('train.progress').map((p) => p.step)).toEqual([1])
-    await tick(150)
+    await until(() => expect(events.of('train.progress').map((p) => p.step)).toContain(500))
     expect(events.of('train.progress').map((p) => p.step)).toEqual([1, 500])
     expect(host.job('a')?.step).toBe(500)
-
-    // A burst that ends with the job: the last step still arrives, before the final status.
-    for (let step = 501; step <= 600; step++) {
-      child.post({ type: 'event', jobId: child.jobId, event: { type: 'progress', progress: progress('a', step) } })
-    }
-    finishChild(child, fakeRun({ id: 'a', status: 'completed', step: 600 }))
+    release()
     await until(() => expect(host.jobs()).toEqual([]))
     const names = events.events.map((e) => e.name)
     expect(events.of('train.progress').at(-1)?.step).toBe(600)
@@ -196,15 +204,14 @@ describe('TrainerHost: events', () => {
   })
 
   it('never drops a logged metric while coalescing (every chart point arrives, in order)', async () => {
-    const { host, children, events } = setup({ progressIntervalMs: 100 })
+    const { host, events } = withChild(async ({ emit }) => {
+      for (let step = 1; step <= 200; step++) {
+        const metric = step % 10 === 0 ? { step, t: step, imagesSeen: step, gLoss: 1, dLoss: 1, dReal: 0, dFake: 0, imagesPerSec: 1 } : null
+        emit!({ type: 'progress', progress: { ...progress('a', step), metric } })
+      }
+      return fakeRun({ id: 'a', status: 'completed', step: 200 })
+    })
     host.enqueue('a', '/runs/a')
-    const child = children[0]!
-    await startChild(child, 'a')
-    for (let step = 1; step <= 200; step++) {
-      const metric = step % 10 === 0 ? { step, t: step, imagesSeen: step, gLoss: 1, dLoss: 1, dReal: 0, dFake: 0, imagesPerSec: 1 } : null
-      child.post({ type: 'event', jobId: child.jobId, event: { type: 'progress', progress: { ...progress('a', step), metric } } })
-    }
-    finishChild(child, fakeRun({ id: 'a', status: 'completed', step: 200 }))
     await until(() => expect(host.jobs()).toEqual([]))
     const sent = events.of('train.progress')
     expect(sent.flatMap((p) => (p.metric ? [p.metric.step] : []))).toEqual([10, 20, 30, 40, 50, 60, 70, 80, 90, 100, 110, 120, 130, 140, 150, 160, 170, 180, 190, 200])

@@ -15,7 +15,7 @@ import { createDispatcher, type Dispatch } from '../../../src/main/bridge/dispat
 import { handlers } from '../../../src/main/handlers'
 import { Studio } from '../../../src/main/services/studio'
 import { nodeTrainerSpawner } from '../../../src/main/services/trainer-spawn'
-import type { SpawnTrainer } from '../../../src/main/services/trainer-host'
+import type { SpawnTrainer } from '../../../src/main/services/child-connection'
 import { readRun } from '../../../src/main/trainer/run/runs'
 import { makeImageFolder } from '../../helpers/images'
 import { recorder, until } from './fakes'

@@ -2,6 +2,7 @@ import { defineStore } from 'pinia'
 import { computed, ref, shallowRef } from 'vue'
 import type { CheckpointInfo, GeneratedImage, JobProgress, Results } from '@shared/contract'
 import { getBridge } from '../bridge'
+import { errorCode } from '../lib/errors'
 import { imageSrc, runFilePath } from '../lib/images'
 import { useAppStore } from './app'
 
@@ -99,6 +100,9 @@ export const useGenerateStore = defineStore('generate', () => {
   const walkJobId = ref<string | null>(null)
   const walkProgress = ref<JobProgress | null>(null)
   const walkResult = ref<{ runId: string; file: string; frames: number; format: WalkFormat } | null>(null)
+  /** The last walk was cancelled (shown instead of a result). */
+  const walkCancelled = ref(false)
+  const cancellingWalk = ref(false)
 
   const exporting = ref(false)
   const exported = ref<(Results['export.model'] & { runId: string }) | null>(null)
@@ -127,6 +131,7 @@ export const useGenerateStore = defineStore('generate', () => {
     shown.value = null
     exported.value = null
     walkResult.value = null
+    walkCancelled.value = false
     lastSaved.value = null
     if (!id) return
     checkpointsLoading.value = true
@@ -232,6 +237,7 @@ export const useGenerateStore = defineStore('generate', () => {
     walkProgress.value = { jobId, kind: 'walk', done: 0, total: walkFrames.value, label: 'Starting' }
     walking.value = true
     walkResult.value = null
+    walkCancelled.value = false
     try {
       const format = walkFormat.value
       const r = await bridge['generate.walk']({
@@ -247,11 +253,28 @@ export const useGenerateStore = defineStore('generate', () => {
       walkResult.value = { runId: id, file: r.file, frames: r.frames, format }
       return true
     } catch (err) {
-      app.reportError(err, 'Could not make the walk')
+      if (errorCode(err) === 'cancelled') {
+        walkCancelled.value = true
+        walkProgress.value = null
+      } else app.reportError(err, 'Could not make the walk')
       return false
     } finally {
       walking.value = false
+      cancellingWalk.value = false
       walkJobId.value = null
+    }
+  }
+
+  /** Asks the studio to stop the walk being made; makeWalk then ends with nothing written. */
+  async function cancelWalk(): Promise<void> {
+    const jobId = walkJobId.value
+    if (!jobId || cancellingWalk.value) return
+    cancellingWalk.value = true
+    try {
+      await bridge['jobs.cancel']({ jobId })
+    } catch (err) {
+      cancellingWalk.value = false
+      app.reportError(err, 'Could not cancel the walk')
     }
   }
 
@@ -303,6 +326,8 @@ export const useGenerateStore = defineStore('generate', () => {
     walking,
     walkProgress,
     walkResult,
+    walkCancelled,
+    cancellingWalk,
     walkFrames,
     walkUrl,
     exporting,
@@ -318,6 +343,7 @@ export const useGenerateStore = defineStore('generate', () => {
     exportFavorites,
     addToWalk,
     makeWalk,
+    cancelWalk,
     exportModel,
     srcFor
   }

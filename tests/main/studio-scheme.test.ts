@@ -3,10 +3,10 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest'
 import { StudioError } from '@shared/errors'
-import { childPath, isWithin, resolveFileInside, resolveInside } from '../../../src/main/util/safe-path'
+import { childPath, isWithin, resolveFileInside, resolveInside } from '../../src/main/util/safe-path'
 
 vi.mock('electron', () => ({ protocol: { registerSchemesAsPrivileged: vi.fn(), handle: vi.fn() } }))
-const { respondStudioFile, studioUrlPath, handleStudioProtocol } = await import('../../../src/main/protocol')
+const { respondStudioFile, studioUrlPath, handleStudioProtocol } = await import('../../src/main/studio-scheme')
 const electron = await import('electron')
 
 let base: string

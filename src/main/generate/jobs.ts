@@ -1,0 +1,69 @@
+import type { JobEvent, ExportJobInput, ExportJobOutput, GenerateJobInput, GenerateJobOutput, WalkJobInput, WalkJobOutput } from '../trainer/child-messages'
+import { exportModel } from './export-model'
+import { generateImages } from './images'
+import { latentWalk } from './walk'
+
+/**
+ * The tensor jobs a trainer child runs for the studio (the studio's main process and `serve` never
+ * load tfjs): the same generate, walk and export code the CLI runs in its own process.
+ */
+
+export interface TensorJobContext {
+  /** Calibration cache for `auto`. */
+  backendCacheFile: string | null
+  signal: AbortSignal
+  emit(event: JobEvent): void
+}
+
+function generatorSource(input: { checkpoint?: string; backend?: GenerateJobInput['backend'] }, ctx: TensorJobContext) {
+  return {
+    ...(input.checkpoint ? { checkpoint: input.checkpoint } : {}),
+    ...(input.backend ? { backend: input.backend } : {}),
+    ...(ctx.backendCacheFile ? { backendCacheFile: ctx.backendCacheFile } : {})
+  }
+}
+
+/** A copy that owns its bytes (a pooled Buffer would carry its whole pool across the port). */
+const own = (bytes: Uint8Array): Uint8Array => new Uint8Array(bytes)
+
+export async function generateJob(input: GenerateJobInput, ctx: TensorJobContext): Promise<GenerateJobOutput> {
+  const result = await generateImages(input.runDir, {
+    ...generatorSource(input, ctx),
+    seeds: input.seeds,
+    truncation: input.truncation,
+    upscale: input.upscale,
+    sheet: input.sheet,
+    collection: input.collection,
+    outDir: input.save ? undefined : null,
+    signal: ctx.signal,
+    onProgress: (done, total) => ctx.emit({ type: 'job-progress', phase: done < total ? 'render' : 'done', done, total })
+  })
+  return {
+    checkpoint: result.checkpoint,
+    step: result.step,
+    resolution: result.resolution,
+    outDir: result.outDir,
+    images: result.images.map((img) => ({ seed: img.seed, png: img.png ? own(img.png) : null, file: img.file })),
+    sheet: result.sheet ? { png: own(result.sheet.png), file: result.sheet.file } : null
+  }
+}
+
+export async function walkJob(input: WalkJobInput, ctx: TensorJobContext): Promise<WalkJobOutput> {
+  const result = await latentWalk(input.runDir, {
+    ...generatorSource(input, ctx),
+    seeds: input.seeds,
+    seconds: input.seconds,
+    fps: input.fps,
+    format: input.format,
+    truncation: input.truncation,
+    upscale: input.upscale,
+    signal: ctx.signal,
+    onProgress: (p) => ctx.emit({ type: 'job-progress', phase: p.phase, done: p.done, total: p.total })
+  })
+  return { out: result.out, frames: result.frames, checkpoint: result.checkpoint, step: result.step }
+}
+
+export async function exportJob(input: ExportJobInput, ctx: TensorJobContext): Promise<ExportJobOutput> {
+  const result = await exportModel(input.runDir, { ...generatorSource(input, ctx), signal: ctx.signal })
+  return { dir: result.dir, files: result.files, checkpoint: result.checkpoint, step: result.step }
+}
