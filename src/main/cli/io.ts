@@ -1,3 +1,4 @@
+import type { ConfigField } from '@shared/config-fields'
 import type { ErrorCode } from '@shared/errors'
 
 /** Output for CLI commands; injected so tests can capture it. */
@@ -40,6 +41,20 @@ export function parseChoice<T extends string | number>(flag: string, value: stri
   const found = choices.find((c) => String(c) === value)
   if (found === undefined) throw new UsageError(`--${flag} must be one of ${choices.join(', ')} (got "${value}")`)
   return found
+}
+
+/** A flag that sets one run setting: its type, bounds and choices are the schema's. */
+export function parseSettingFlag(flag: string, value: string, field: ConfigField): string | number {
+  switch (field.type) {
+    case 'integer':
+      return parseIntFlag(flag, value, field.minimum ?? Number.MIN_SAFE_INTEGER, field.maximum ?? Number.MAX_SAFE_INTEGER)!
+    case 'choice':
+      return parseChoice(flag, value, field.choices!)!
+    case 'string':
+      return value
+    default:
+      throw new Error(`--${flag}: a ${field.type} setting (${field.path}) has no flag parser`)
+  }
 }
 
 export function formatDuration(ms: number | null): string {
