@@ -13,7 +13,7 @@ import { runImportBench, type ImportBenchResult } from './import'
 import { runRssCase, runTorch, runTrainCase, type RssResult, type TorchResult, type TrainCase, type TrainResult } from './train-bench'
 
 /**
- * `npm run bench` — how fast GAN Studio trains and imports on this machine (issue 5).
+ * `npm run bench` — how fast GAN Studio trains and imports on this machine.
  *
  *   node out/main/bench.js [--torch] [--json <file>] [--resolutions 32,64] [--backends wasm,webgpu]
  *                          [--batch 32] [--steps N] [--seconds S] [--threads N] [--rss-steps N]
