@@ -21,7 +21,7 @@ export interface TrainerInit {
 }
 
 export interface JobMethods {
-  train: { input: { runDir: string; targetSteps?: number }; output: RunJson }
+  train: { input: { runDir: string }; output: RunJson }
   probe: { input: { calibrate?: boolean }; output: BackendStatus[] }
 }
 export type JobMethod = keyof JobMethods

@@ -1,11 +1,11 @@
 import { resolve } from 'node:path'
 import { parseArgs } from 'node:util'
 import { SEED_MAX } from '@shared/config'
-import { backendFlag, formatPsi, parseNumberFlag, progressPrinter, resolveRunDir, runCommand, type CommandIo } from '../../generate/cli'
 import { readFavorites } from '../../generate/favorites'
 import { generateImages, type Upscale } from '../../generate/images'
 import { TRUNCATION_MAX, TRUNCATION_MIN } from '../../generate/latent'
-import { parseChoice, parseIntFlag, UsageError } from '../io'
+import { backendFlag, parseChoice, parseIntFlag, parseNumberFlag, resolveRunDir, runCommand, UsageError, type CommandIo } from '../io'
+import { progressPrinter } from '../progress'
 
 export const GENERATE_USAGE =
   'gan-studio generate <runDir> --count N [--seed S] [--truncation ψ] [--upscale 2|4] [--sheet] [--out dir] [--checkpoint step-NNNNNN] [--favorites] [--backend …]'
@@ -77,4 +77,8 @@ export async function run(argv: string[], io: CommandIo): Promise<number> {
     if (result.sheet?.file) io.out(`Contact sheet: ${result.sheet.file}`)
     return 0
   })
+}
+
+function formatPsi(psi: number): string {
+  return Number.isInteger(psi) ? String(psi) : String(Math.round(psi * 1000) / 1000)
 }

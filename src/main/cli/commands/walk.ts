@@ -1,11 +1,11 @@
 import { extname, resolve } from 'node:path'
 import { parseArgs } from 'node:util'
 import { SEED_MAX } from '@shared/config'
-import { backendFlag, parseNumberFlag, parseSeedList, progressPrinter, resolveRunDir, runCommand, type CommandIo } from '../../generate/cli'
 import type { Upscale } from '../../generate/images'
 import { TRUNCATION_MAX, TRUNCATION_MIN } from '../../generate/latent'
 import { latentWalk, WALK_FORMATS, type WalkFormat } from '../../generate/walk'
-import { parseChoice, parseIntFlag, UsageError } from '../io'
+import { backendFlag, parseChoice, parseIntFlag, parseNumberFlag, parseSeedList, resolveRunDir, runCommand, UsageError, type CommandIo } from '../io'
+import { progressPrinter } from '../progress'
 
 export const WALK_USAGE =
   'gan-studio walk <runDir> --seeds 1,2,3 [--seconds N] [--fps N] [--format gif|webp|png] [--out file] [--truncation ψ] [--upscale 2|4] [--checkpoint step-NNNNNN]'
