@@ -89,6 +89,7 @@ export function progressPrinter(
   let bar: cliProgress.SingleBar | null = null
   let last = opts.announce ? Number.NEGATIVE_INFINITY : Date.now()
   const unit = opts.unit ? ` ${opts.unit}` : ''
+  let lastLine = ''
   return {
     update(done, total) {
       if (io.tty) {
@@ -101,9 +102,11 @@ export function progressPrinter(
         return
       }
       const now = Date.now()
-      if (done === total || now - last > (opts.plainEveryMs ?? 3000)) {
+      const line = `${label.trim()}: ${done}/${total}`
+      if (line !== lastLine && (done === total || now - last > (opts.plainEveryMs ?? 3000))) {
         last = now
-        io.out(`${label.trim()}: ${done}/${total}`)
+        lastLine = line
+        io.out(line)
       }
     },
     stop() {
