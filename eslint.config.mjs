@@ -1,9 +1,10 @@
 // Flat config: typescript-eslint (strict, not type-aware: fast on two cores) + eslint-plugin-vue.
 // Zero warnings: every rule here is an error or off. Raw `ipcMain` / `ipcRenderer` only in the
-// bridge files (src/main/bridge, src/preload).
+// bridge files (src/main/bridge, src/preload). Folder boundaries: see `folderBoundaries` below.
 import js from '@eslint/js'
 import tseslint from 'typescript-eslint'
 import pluginVue from 'eslint-plugin-vue'
+import boundaries from 'eslint-plugin-boundaries'
 import globals from 'globals'
 
 const rawIpc = {
@@ -38,6 +39,73 @@ const tensorHomes = [
   'src/main/bench/**'
 ]
 const noTensorflow = 'TensorFlow.js runs only in trainer children: send the work to one as a job (services/tensor-jobs.ts), or put tensor code under src/main/trainer.'
+
+/**
+ * Where code runs decides what it may import. eslint-plugin-boundaries resolves every import to a
+ * file (relative paths and the `@shared` alias alike, through the TypeScript resolver) and checks
+ * the folder it lands in, so `../../services/x` and `@shared/x` are judged by where they point, not
+ * by how they are spelled. Node built-ins are its `core` origin, npm packages `external`.
+ */
+const folderBoundaries = {
+  files: ['src/**/*.ts', 'src/**/*.vue'],
+  plugins: { boundaries },
+  settings: {
+    'import/resolver': { typescript: { project: ['tsconfig.node.json', 'tsconfig.web.json'], noWarnOnMultipleProjects: true } },
+    // First match wins: the trainer and main's utilities before the rest of main.
+    'boundaries/elements': [
+      { type: 'shared', pattern: 'src/shared' },
+      { type: 'trainer', pattern: 'src/main/trainer' },
+      { type: 'generate', pattern: 'src/main/generate' },
+      { type: 'main-util', pattern: 'src/main/util' },
+      { type: 'main', pattern: 'src/main' },
+      { type: 'preload', pattern: 'src/preload' },
+      { type: 'renderer', pattern: 'src/renderer' }
+    ]
+  },
+  rules: {
+    'boundaries/dependencies': [
+      'error',
+      {
+        default: 'disallow',
+        checkAllOrigins: true,
+        message: 'Code in the {{from.element.type}} folder may not import "{{dependency.source}}" (folder boundaries in eslint.config.mjs).',
+        policies: [
+          // Pure TypeScript: the contract and schemas, with zod and nothing else.
+          { from: { element: { type: 'shared' } }, allow: { to: [{ element: { type: 'shared' } }, { module: { origin: 'external', source: 'zod' } }] } },
+          // The engine: Node and npm packages, but never Electron or main's services. Its child runs
+          // generation's tensor jobs, which live with the rest of generation.
+          {
+            from: { element: { type: ['trainer', 'generate'] } },
+            allow: {
+              to: [{ element: { type: ['trainer', 'generate', 'main-util', 'shared'] } }, { module: { origin: 'core' } }, { module: { origin: 'external', source: '!electron' } }]
+            }
+          },
+          { from: { element: { type: 'main-util' } }, allow: { to: [{ element: { type: ['main-util', 'shared'] } }, { module: { origin: 'core' } }, { module: { origin: 'external', source: '!electron' } }] } },
+          // Electron main, handlers, services, serve, the CLI: everything but the two browser sides.
+          {
+            from: { element: { type: 'main' } },
+            allow: { to: [{ element: { type: ['main', 'trainer', 'generate', 'main-util', 'shared'] } }, { module: { origin: 'core' } }, { module: { origin: 'external' } }] }
+          },
+          // The sandboxed preload: Electron's renderer half and the contract.
+          { from: { element: { type: 'preload' } }, allow: { to: [{ element: { type: ['preload', 'shared'] } }, { module: { origin: 'external', source: 'electron' } }] } },
+          // The studio: its own files, the contract, and its UI libraries; never Node or Electron.
+          {
+            from: { element: { type: 'renderer' } },
+            allow: {
+              to: [
+                { element: { type: ['renderer', 'shared'] } },
+                { module: { origin: 'external', source: ['vue', 'vue-router', 'pinia', 'chart.js', 'zod'] } }
+              ]
+            }
+          }
+        ]
+      }
+    ]
+  }
+}
+
+/** Globals that Node or the browser add to the language's own (window, document, process, Buffer…). */
+const hostGlobals = [...new Set([...Object.keys(globals.node), ...Object.keys(globals.browser)])].filter((name) => !(name in globals.es2021))
 
 export default tseslint.config(
   {
@@ -104,27 +172,20 @@ export default tseslint.config(
     files: ['src/renderer/**/*.ts', 'tests/renderer/**/*.ts', 'tests/e2e/**/*.ts'],
     languageOptions: { globals: { ...globals.browser } }
   },
+  folderBoundaries,
   {
-    // The renderer never reaches Node or Electron: it talks to the studio through the bridge only.
-    files: ['src/renderer/**'],
-    rules: {
-      'no-restricted-imports': [
-        'error',
-        {
-          paths: [{ name: 'electron', message: 'The renderer uses window.studio (through src/renderer/src/bridge), never Electron.' }],
-          patterns: [{ group: ['node:*'], message: 'The renderer has no Node APIs.' }]
-        }
-      ]
-    }
-  },
-  {
-    files: ['src/preload/**'],
-    rules: {
-      'no-restricted-imports': ['error', { patterns: [{ group: ['node:*'], message: 'The sandboxed preload has no Node APIs.' }] }]
-    }
+    // Nothing of Node's or the browser's in the shared contract: it runs on both sides.
+    files: ['src/shared/**'],
+    rules: { 'no-restricted-globals': ['error', ...hostGlobals.map((name) => ({ name, message: 'src/shared is pure TypeScript: no Node or DOM globals.' }))] }
   },
   {
     files: ['**/*.mjs', '**/*.cjs', '**/*.js'],
     ...tseslint.configs.disableTypeChecked
+  },
+  {
+    // CommonJS files (electron-builder's config and its helper) load each other with require.
+    files: ['**/*.cjs'],
+    languageOptions: { sourceType: 'commonjs', globals: { ...globals.node } },
+    rules: { '@typescript-eslint/no-require-imports': 'off' }
   }
 )

@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""Pillow baseline for GAN Studio's import benchmark (issue 5: "import speed beside Pillow").
+"""Pillow baseline for GAN Studio's import benchmark (import speed beside Pillow).
 
 Does the same work as `importDataset` at the benchmark's settings, as a competent Pillow script
 would: scan the folder recursively (hidden files skipped, sorted paths), drop exact duplicates

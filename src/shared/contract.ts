@@ -1,5 +1,5 @@
 import { z } from 'zod'
-import { PreprocessSchema, RunConfigSchema, type BackendName } from './config'
+import { PreprocessSchema, RunConfigSchema, SeedSchema, StepsSchema, type BackendName } from './config'
 import type { DatasetSummary, ImportProgress } from './datasets'
 import type { StudioErrorShape } from './errors'
 import type { MetricRecord, RunJson, RunStatus, RunSummary, SampleSnapshot } from './runs'
@@ -13,7 +13,7 @@ import type { MetricRecord, RunJson, RunStatus, RunSummary, SampleSnapshot } fro
 const id = z.string().regex(/^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$/, 'must be a run or dataset id')
 const absPath = z.string().min(1).max(4096)
 const empty = z.object({}).strict()
-const seed = z.number().int().min(0).max(2 ** 31 - 1)
+const seed = SeedSchema
 const checkpointName = z.string().regex(/^step-\d{6,}$/, 'must be a checkpoint name (step-NNNNNN)')
 
 export const requestSchemas = {
@@ -40,7 +40,7 @@ export const requestSchemas = {
   'runs.samples': z.object({ id }).strict(),
   'runs.start': z.object({ config: RunConfigSchema }).strict(),
   'runs.pause': z.object({ id }).strict(),
-  'runs.resume': z.object({ id, steps: z.number().int().min(1).max(10_000_000).optional() }).strict(),
+  'runs.resume': z.object({ id, steps: StepsSchema.optional() }).strict(),
   'runs.stop': z.object({ id }).strict(),
   'runs.rename': z.object({ id, name: z.string().trim().min(1).max(120) }).strict(),
   'runs.update': z

@@ -2,7 +2,8 @@ import { PreprocessSchema, RunConfigSchema, type PresetName, type Resolution, ty
 
 /**
  * What a new run trains with when the artist has only picked a folder and a size: the model
- * family, its widths, the normalisation, augmentation and EMA. Saved runs keep what they were
+ * family, its widths and normalisation, the loss and the augmentation (optimiser, batch and EMA
+ * are the schema's defaults: Adam 2e-4, β 0.5/0.999, batch 32, EMA 0.999). Saved runs keep what they were
  * created with (run.json holds the whole config); the schema's own defaults stay those of the
  * first version so that runs written before a setting existed load unchanged.
  *
@@ -17,7 +18,7 @@ import { PreprocessSchema, RunConfigSchema, type PresetName, type Resolution, ty
  * - Small folders (fewer than SMALL_FOLDER images) also get cutout: more augmentation keeps the
  *   discriminator from memorising a few hundred images.
  */
-export type RecipeSettings = Required<Pick<RunConfigInput, 'batchSize' | 'model' | 'optimizer' | 'loss' | 'augment' | 'ema'>>
+export type RecipeSettings = Required<Pick<RunConfigInput, 'model' | 'loss' | 'augment'>>
 
 export const SMALL_FOLDER = 300
 
@@ -25,21 +26,15 @@ export function recommendedSettings(resolution: Resolution, imageCount: number |
   const small = imageCount !== null && imageCount < SMALL_FOLDER
   if (resolution === 32) {
     return {
-      batchSize: 32,
       model: { arch: 'dcgan', latentDim: 64, gChannels: 32, dChannels: 32, gNorm: 'channel', dNorm: 'batch', mbstd: false },
-      optimizer: { gLr: 0.0002, dLr: 0.0002, gBeta1: 0.5, gBeta2: 0.999, dBeta1: 0.5, dBeta2: 0.999 },
       loss: { type: 'nonsaturating', r1Gamma: 0, r1Every: 4 },
-      augment: { xflip: true, color: false, translation: true, cutout: small },
-      ema: { enabled: true, decay: 0.999 }
+      augment: { xflip: true, color: false, translation: true, cutout: small }
     }
   }
   return {
-    batchSize: resolution >= 128 ? 16 : 32,
     model: { arch: 'lite', latentDim: 64, gChannels: resolution >= 128 ? 8 : 16, dChannels: resolution >= 128 ? 16 : 32, gNorm: 'none', dNorm: 'none', mbstd: true },
-    optimizer: { gLr: 0.0002, dLr: 0.0002, gBeta1: 0.5, gBeta2: 0.999, dBeta1: 0.5, dBeta2: 0.999 },
     loss: { type: 'hinge', r1Gamma: 0.2, r1Every: 4 },
-    augment: { xflip: true, color: false, translation: true, cutout: true },
-    ema: { enabled: true, decay: 0.999 }
+    augment: { xflip: true, color: false, translation: true, cutout: true }
   }
 }
 

@@ -2,13 +2,12 @@
 // src/main/trainer/data/jpeg-kernels.wasm.ts (checked by `npm test`). The inner loops of the
 // import's JPEG fast path (src/main/trainer/data/jpeg-eighth.ts and fast-jpeg.ts):
 //  - `scan`: the entropy-decoding loop: each block's DC difference, AC symbols skipped several at
-//    a time, with a 64-bit bit buffer refilled whole bytes at a time (Giesen's refill). It measured
-//    the same speed as the JavaScript loop it replaced (~6 ms for a 2000×1500 photo: the chain of
-//    dependent peek → look-up → consume steps sets it either way); it is here so the DC planes
-//    stay in this memory for `dequantise`.
+//    a time, with a 64-bit bit buffer refilled whole bytes at a time (Giesen's refill). It is no
+//    faster than the JavaScript loop it replaced (the chain of dependent peek → look-up → consume
+//    steps sets the speed either way); it is here so the DC planes stay in this memory for
+//    `dequantise`.
 //  - `dequantise`, `resampleRows`, `resampleColumns`: the 1×1 IDCT and the separable Lanczos-3
-//    resample in 16-bit fixed point with SIMD: ~0.2 ms per image, against ~1.4 ms for the
-//    float64 JavaScript loops they replaced.
+//    resample in 16-bit fixed point with SIMD, several times faster than float64 JavaScript.
 // Memory is laid out by the caller from `heapBase()` up (jpeg-kernels.ts); nothing here allocates.
 
 /** Where the caller may start placing its data. */

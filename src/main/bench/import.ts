@@ -4,13 +4,14 @@ import { availableParallelism, cpus, tmpdir } from 'node:os'
 import { dirname, join, resolve } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import sharp from 'sharp'
-import { decodeThreads, importDataset } from '../trainer/data/dataset'
+import { importDataset } from '../trainer/data/dataset'
+import { decodeThreads } from '../util/threadpool'
 import { renderLandscape, valueNoise } from '../trainer/data/procedural'
 import { uniformFrom } from '../trainer/model/rng'
 import { readJson, writeJsonAtomic } from '../util/fs'
 
 /**
- * Import speed beside Pillow (issue 5): decode + resize a folder of large JPEGs to the 64 px
+ * Import speed beside Pillow: decode + resize a folder of large JPEGs to the 64 px
  * cache, with our importer and with `scripts/bench/pil_import.py` doing the same work, in the
  * same run, on the same files (already in the page cache for both). Each side runs `repeats`
  * times, alternating, and the best time counts: the machine is shared and noisy.

@@ -2,7 +2,8 @@ import { fork } from 'node:child_process'
 import { cpus, totalmem } from 'node:os'
 import { fileURLToPath } from 'node:url'
 import { parseArgs } from 'node:util'
-import { BACKEND_NAMES, type BackendName } from '@shared/config'
+import { BACKEND_NAMES, RESOLUTIONS, type BackendName } from '@shared/config'
+import { configField } from '@shared/config-fields'
 import { toErrorShape } from '@shared/errors'
 import { writeJsonAtomic } from '../util/fs'
 import { APP_VERSION } from '../util/version'
@@ -12,7 +13,7 @@ import { runImportBench, type ImportBenchResult } from './import'
 import { runRssCase, runTorch, runTrainCase, type RssResult, type TorchResult, type TrainCase, type TrainResult } from './train-bench'
 
 /**
- * `npm run bench` — how fast GAN Studio trains and imports on this machine (issue 5).
+ * `npm run bench` — how fast GAN Studio trains and imports on this machine.
  *
  *   node out/main/bench.js [--torch] [--json <file>] [--resolutions 32,64] [--backends wasm,webgpu]
  *                          [--batch 32] [--steps N] [--seconds S] [--threads N] [--rss-steps N]
@@ -89,7 +90,7 @@ function parseOptions(argv: string[]): Options | 'help' {
   if (v.help) return 'help'
   const resolutions = (v.resolutions ?? '32,64').split(',').map((r) => {
     const n = Number(r.trim())
-    if (![32, 64, 128, 256].includes(n)) throw new UsageError(`--resolutions: ${r} is not one of 32, 64, 128, 256`)
+    if (!(RESOLUTIONS as readonly number[]).includes(n)) throw new UsageError(`--resolutions: ${r} is not one of ${RESOLUTIONS.join(', ')}`)
     return n
   })
   let backends: BackendName[] | null = null
@@ -107,7 +108,7 @@ function parseOptions(argv: string[]): Options | 'help' {
     json: v.json ?? null,
     resolutions,
     backends,
-    batch: int('batch', v.batch, 32, 1, 256),
+    batch: int('batch', v.batch, 32, configField('batchSize').minimum!, configField('batchSize').maximum!),
     steps: int('steps', v.steps, 5, 1, 100_000),
     seconds,
     threads: int('threads', v.threads, availableCores(), 1, 64),

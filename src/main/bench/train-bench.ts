@@ -9,7 +9,7 @@ import { describeActiveBackend, initBackend } from '../trainer/tf/backends'
 import { collectGarbage, GC_EVERY_STEPS } from '../trainer/tf/memory'
 
 /**
- * Training-speed bench (issue 5): the project's own `Gan.trainStep` (one G step, then one D
+ * Training-speed bench: the project's own `Gan.trainStep` (one G step, then one D
  * step on the same generated batch) at the default model size, with random "real" images (the
  * data pipeline is not part of the step). Every case runs in its own process (index.ts) so peak
  * RSS belongs to that case and backends do not share state.

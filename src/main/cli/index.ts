@@ -1,6 +1,5 @@
-import { toErrorShape } from '@shared/errors'
 import { APP_VERSION } from '../util/version'
-import { exitCodeFor, processIo, UsageError, type CliIo } from './io'
+import { processIo, runCommand, type CliIo } from './io'
 
 /**
  * `gan-studio` — the headless studio: train, resume, generate, inspect runs, serve the studio to a
@@ -49,23 +48,5 @@ export async function main(argv: string[], io: CliIo = processIo): Promise<numbe
     io.err(`gan-studio: unknown command "${name}". Commands: ${Object.keys(COMMANDS).join(', ')}`)
     return 2
   }
-  try {
-    const mod = await command.load()
-    return await mod.run(rest, io)
-  } catch (err) {
-    if (err instanceof UsageError) {
-      io.err(`gan-studio ${name}: ${err.message}`)
-      return 2
-    }
-    // util.parseArgs: unknown flag, missing value…
-    const code = (err as { code?: string }).code
-    if (typeof code === 'string' && code.startsWith('ERR_PARSE_ARGS')) {
-      io.err(`gan-studio ${name}: ${(err as Error).message.split('\n')[0]}`)
-      return 2
-    }
-    const e = toErrorShape(err)
-    io.err(`gan-studio ${name}: ${e.message}`)
-    if (process.env.GAN_STUDIO_DEBUG && err instanceof Error) io.err(err.stack ?? '')
-    return exitCodeFor(e.code)
-  }
+  return runCommand(name, io, async () => (await command.load()).run(rest, io))
 }

@@ -2,7 +2,7 @@ import cliProgress from 'cli-progress'
 import type { TrainProgress } from '@shared/contract'
 import type { ImportProgress } from '@shared/datasets'
 import type { MetricRecord } from '@shared/runs'
-import { formatDuration, type CliIo } from './io'
+import { formatDuration, type CliIo, type CommandIo } from './io'
 
 /**
  * Training progress: a live bar (step, images/s, ETA, losses) on a terminal; plain lines at most
@@ -77,33 +77,61 @@ export class TrainProgressView {
   }
 }
 
-export function importProgressPrinter(io: CliIo): { update: (p: ImportProgress) => void; stop: () => void } {
+/**
+ * Progress of a count (frames, images, files): a bar on a terminal; otherwise a plain line every
+ * few seconds and at the end (`announce` also prints the first report, e.g. as a phase begins).
+ */
+export function progressPrinter(
+  io: CommandIo,
+  label: string,
+  opts: { unit?: string; announce?: boolean; plainEveryMs?: number } = {}
+): { update: (done: number, total: number) => void; stop: () => void } {
   let bar: cliProgress.SingleBar | null = null
-  let phase = ''
-  let lastLine = 0
+  let last = opts.announce ? Number.NEGATIVE_INFINITY : Date.now()
+  const unit = opts.unit ? ` ${opts.unit}` : ''
+  let lastLine = ''
   return {
-    update(p) {
+    update(done, total) {
       if (io.tty) {
-        if (p.phase !== phase) {
-          bar?.stop()
-          phase = p.phase
-          bar = new cliProgress.SingleBar({ format: ` ${p.phase.padEnd(6)} {bar} {value}/{total} files`, barsize: 28, hideCursor: true }, cliProgress.Presets.shades_classic)
-          bar.start(p.total, p.done)
+        if (!bar) {
+          bar = new cliProgress.SingleBar({ format: ` ${label} {bar} {value}/{total}${unit}`, barsize: 28, hideCursor: true }, cliProgress.Presets.shades_classic)
+          bar.start(total, done)
         }
-        bar?.setTotal(p.total)
-        bar?.update(p.done)
+        bar.setTotal(total)
+        bar.update(done)
         return
       }
       const now = Date.now()
-      if (p.phase !== phase || now - lastLine > 3000 || p.done === p.total) {
-        if (p.phase === 'decode' || p.phase !== phase) io.out(`${p.phase}: ${p.done}/${p.total}`)
-        phase = p.phase
-        lastLine = now
+      const line = `${label.trim()}: ${done}/${total}`
+      if (line !== lastLine && (done === total || now - last > (opts.plainEveryMs ?? 3000))) {
+        last = now
+        lastLine = line
+        io.out(line)
       }
     },
     stop() {
       bar?.stop()
       bar = null
+    }
+  }
+}
+
+/** An import's progress: one count per phase (scan, hash, decode, cache), each announced as it begins. */
+export function importProgressPrinter(io: CliIo): { update: (p: ImportProgress) => void; stop: () => void } {
+  let phase = ''
+  let current: ReturnType<typeof progressPrinter> | null = null
+  return {
+    update(p) {
+      if (p.phase !== phase) {
+        current?.stop()
+        phase = p.phase
+        current = progressPrinter(io, p.phase.padEnd(6), { unit: 'files', announce: true })
+      }
+      current!.update(p.done, p.total)
+    },
+    stop() {
+      current?.stop()
+      current = null
     }
   }
 }

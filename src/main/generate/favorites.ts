@@ -1,7 +1,7 @@
 import { join } from 'node:path'
 import { StudioError } from '@shared/errors'
+import { SEED_MAX } from '@shared/config'
 import { readJson, writeJsonAtomic } from '../util/fs'
-import { MAX_SEED } from './latent'
 
 /**
  * Starred seeds live in the run folder (`favorites.json`, written atomically), so they travel with
@@ -20,7 +20,7 @@ interface FavoritesJson {
 
 function normalise(seeds: readonly number[]): number[] {
   for (const s of seeds)
-    if (!Number.isInteger(s) || s < 0 || s > MAX_SEED) throw new StudioError('bad-input', `Seed ${s} is out of range (0 to ${MAX_SEED}).`)
+    if (!Number.isInteger(s) || s < 0 || s > SEED_MAX) throw new StudioError('bad-input', `Seed ${s} is out of range (0 to ${SEED_MAX}).`)
   const out = [...new Set(seeds)].sort((a, b) => a - b)
   if (out.length > MAX_FAVORITES) throw new StudioError('bad-input', `At most ${MAX_FAVORITES} favourite seeds per run.`)
   return out

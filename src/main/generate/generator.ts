@@ -2,13 +2,14 @@ import * as tf from '@tensorflow/tfjs'
 import type { BackendRequest } from '@shared/config'
 import { StudioError } from '@shared/errors'
 import type { RunJson } from '@shared/runs'
+import { SEED_MAX } from '@shared/config'
 import type { BaseSpec, ModelFamily } from '../trainer/model/family'
 import { familyFor } from '../trainer/model/families'
 import type { Param } from '../trainer/nn/ops'
 import { loadCheckpoint, type LoadedCheckpoint } from '../trainer/run/checkpoint'
 import { readRun } from '../trainer/run/runs'
 import { initBackend } from '../trainer/tf/backends'
-import { MAX_SEED, TRUNCATION_MAX, TRUNCATION_MIN } from './latent'
+import { TRUNCATION_MAX, TRUNCATION_MIN } from './latent'
 
 /**
  * A run's generator, loaded from a checkpoint for making images (not for training): only the
@@ -77,7 +78,7 @@ const autoChosen = new Set<string>()
 export function checkSeeds(seeds: readonly number[]): void {
   if (seeds.length === 0) throw new StudioError('bad-input', 'No seeds given.')
   for (const s of seeds)
-    if (!Number.isInteger(s) || s < 0 || s > MAX_SEED) throw new StudioError('bad-input', `Seed ${s} is out of range (0 to ${MAX_SEED}).`)
+    if (!Number.isInteger(s) || s < 0 || s > SEED_MAX) throw new StudioError('bad-input', `Seed ${s} is out of range (0 to ${SEED_MAX}).`)
 }
 
 export function checkTruncation(psi: number): void {

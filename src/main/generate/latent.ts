@@ -9,7 +9,6 @@ import { latentForSeed } from '../trainer/model/rng'
  * image for every seed; ψ > 1 pushes away from it (more varied, stranger). Range [0, 2].
  */
 
-export const MAX_SEED = 2 ** 31 - 1
 export const TRUNCATION_MIN = 0
 export const TRUNCATION_MAX = 2
 

@@ -4,6 +4,8 @@
  * network. Nothing here touches the file system; export-model.ts writes the result.
  */
 
+import { SEED_MAX } from '@shared/config'
+
 export interface PageInput {
   title: string
   runId: string
@@ -104,7 +106,7 @@ LATENT_FOR_SEED
     if (!model || busy) return;
     var seed = Number(seedInput.value);
     var psi = Number(psiInput.value);
-    if (!Number.isInteger(seed) || seed < 0 || seed > 2147483647) { say('The seed must be a whole number from 0 to 2147483647.'); seedInput.focus(); return; }
+    if (!Number.isInteger(seed) || seed < 0 || seed > ${SEED_MAX}) { say('The seed must be a whole number from 0 to ${SEED_MAX}.'); seedInput.focus(); return; }
     if (!Number.isFinite(psi) || psi < 0 || psi > 2) { say('Truncation must be between 0 and 2.'); psiInput.focus(); return; }
     busy = true;
     button.disabled = true;
@@ -185,7 +187,7 @@ export function modelPageHtml(p: PageInput): string {
 <h1>${title}</h1>
 <p class="sub">A GAN generator exported from GAN Studio (step ${p.step}, ${p.resolution}×${p.resolution} pixels). Works offline: everything it needs is in this file.</p>
 <form id="controls" aria-label="Generator controls">
-  <label for="seed">Seed<input id="seed" name="seed" type="number" min="0" max="2147483647" step="1" value="0" inputmode="numeric" required></label>
+  <label for="seed">Seed<input id="seed" name="seed" type="number" min="0" max="${SEED_MAX}" step="1" value="0" inputmode="numeric" required></label>
   <label for="truncation">Truncation ψ<input id="truncation" name="truncation" type="number" min="0" max="2" step="0.05" value="1"></label>
   <div class="buttons">
     <button id="generate" type="submit" disabled>Generate</button>

@@ -1,4 +1,4 @@
-import { compareRuns } from '../generate/compare'
+import { compareRuns } from '../trainer/run/compare'
 import type { DomainRequests, Handlers } from './types'
 
 export const compareHandlers = {

@@ -112,8 +112,7 @@ export class RunLibrary {
     let run = await readRun(dir)
     const job = this.opts.trainer.job(id)
     if (job) {
-      const target = job.targetSteps ?? run.config.steps
-      if (steps === undefined || steps === target) {
+      if (steps === undefined || steps === run.config.steps) {
         this.opts.trainer.resume(id)
         await this.opts.trainer.settle(id, (view) => view === null || view.state !== 'paused', ACK_MS)
         return this.summary(id)

@@ -44,7 +44,6 @@ export interface JobView {
   state: JobState
   /** 0 for the job that is running, 1… for its place in the queue. */
   position: number
-  targetSteps: number | null
   /** The newest step the job reported (run.json only catches up at checkpoints). */
   step: number | null
 }
@@ -59,7 +58,6 @@ interface Job {
   jobId: string
   runId: string
   runDir: string
-  targetSteps: number | null
   state: JobState
   session: ChildConnection | null
   pause: boolean
@@ -93,7 +91,7 @@ export class TrainerHost {
   }
 
   /** Queues a run (it starts at once when nothing else is training). */
-  enqueue(runId: string, runDir: string, options: { targetSteps?: number } = {}): JobView {
+  enqueue(runId: string, runDir: string): JobView {
     if (this.closed) throw new StudioError('busy', 'The studio is shutting down; training cannot start now.')
     if (this.find(runId)) throw new StudioError('busy', 'This run is already training or waiting in the queue.')
     let end!: (outcome: JobOutcome) => void
@@ -102,7 +100,6 @@ export class TrainerHost {
       jobId: `job-${this.nextJob++}`,
       runId,
       runDir,
-      targetSteps: options.targetSteps ?? null,
       state: 'queued',
       session: null,
       pause: false,
@@ -271,7 +268,7 @@ export class TrainerHost {
 
   private view(job: Job): JobView {
     const position = job === this.current ? 0 : this.queue.indexOf(job) + 1
-    return { runId: job.runId, state: job.state, position, targetSteps: job.targetSteps, step: job.step }
+    return { runId: job.runId, state: job.state, position, step: job.step }
   }
 
   private requestStop(job: Job): void {
@@ -307,7 +304,7 @@ export class TrainerHost {
     job.state = 'starting'
     const conn = this.connect()
     job.session = conn
-    const input = { runDir: job.runDir, ...(job.targetSteps !== null ? { targetSteps: job.targetSteps } : {}) }
+    const input = { runDir: job.runDir }
     conn.start(job.jobId, 'train', input, (event) => this.onEvent(job, event)).then(
       (run) => {
         conn.release()

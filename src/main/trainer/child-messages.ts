@@ -82,7 +82,7 @@ export interface ExportJobOutput {
 }
 
 export interface JobMethods {
-  train: { input: { runDir: string; targetSteps?: number }; output: RunJson }
+  train: { input: { runDir: string }; output: RunJson }
   probe: { input: { calibrate?: boolean }; output: BackendStatus[] }
   generate: { input: GenerateJobInput; output: GenerateJobOutput }
   walk: { input: WalkJobInput; output: WalkJobOutput }

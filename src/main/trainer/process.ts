@@ -137,7 +137,6 @@ export function serveTrainer(port: ChildPort, options: ServeTrainerOptions = {})
           return deps.trainRun({
             runDir: message.input.runDir,
             datasetsDir: paths.datasetsDir,
-            ...(message.input.targetSteps !== undefined ? { targetSteps: message.input.targetSteps } : {}),
             control,
             emit: emitter.emit,
             ...(paths.backendCacheFile ? { backendCacheFile: paths.backendCacheFile } : {})

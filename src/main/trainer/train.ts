@@ -22,8 +22,6 @@ import { collectGarbage, GC_EVERY_STEPS } from './tf/memory'
 export interface TrainRunOptions {
   runDir: string
   datasetsDir: string
-  /** Train until this many steps in total (default: the config's steps). */
-  targetSteps?: number
   control?: TrainControl
   emit?: (event: TrainerEvent) => void
   /** Calibration cache for `auto` (e.g. `<home>/cache/backends.json`). */
@@ -186,7 +184,7 @@ async function loadPixels(run: RunJson, config: RunConfig, datasetsDir: string, 
 }
 
 /**
- * Trains a run to `targetSteps`, resuming from its newest good checkpoint. Writes metrics,
+ * Trains a run to its config's `steps`, resuming from its newest good checkpoint. Writes metrics,
  * fixed-seed sample grids and atomic checkpoints into the run folder; honours pause/stop between
  * steps; stops with status `failed` and a clear message if the loss becomes NaN or infinite.
  */
@@ -197,7 +195,7 @@ export async function trainRun(opts: TrainRunOptions): Promise<RunJson> {
   let run = await readRun(runDir)
   const runId = run.id
   const config = run.config
-  const target = opts.targetSteps ?? config.steps
+  const target = config.steps
   const log = (message: string, level: 'info' | 'warn' | 'error' = 'info'): void =>
     emit({ type: 'log', line: { runId, level, message, time: new Date().toISOString() } })
   /** Writes run.json, keeping what the studio may edit while training (name, tags, note). */

@@ -1,4 +1,5 @@
-import { promises as fsp } from 'node:fs'
+import { createHash } from 'node:crypto'
+import { createReadStream, promises as fsp } from 'node:fs'
 import { dirname, join } from 'node:path'
 import writeFileAtomicLib from 'write-file-atomic'
 
@@ -61,4 +62,15 @@ export async function exists(path: string): Promise<boolean> {
   } catch {
     return false
   }
+}
+
+/** The SHA-256 of a file's bytes, as hex, read as a stream. */
+export function sha256File(path: string): Promise<string> {
+  return new Promise((resolvePromise, reject) => {
+    const hash = createHash('sha256')
+    createReadStream(path)
+      .on('data', (chunk) => hash.update(chunk))
+      .on('error', reject)
+      .on('end', () => resolvePromise(hash.digest('hex')))
+  })
 }

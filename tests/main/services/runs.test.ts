@@ -53,7 +53,7 @@ describe('presentRun', () => {
     }
   })
   it('a live job wins: its state and newest step', () => {
-    const job = { runId: 'r', state: 'running' as const, position: 0, targetSteps: null, step: 42 }
+    const job = { runId: 'r', state: 'running' as const, position: 0, step: 42 }
     expect(presentRun(summary({ status: 'failed', error: INTERRUPTED }), job)).toMatchObject({ status: 'running', step: 42, error: null, resumable: false })
     expect(presentRun(summary(), { ...job, state: 'paused' })).toMatchObject({ status: 'paused', resumable: true })
     expect(presentRun(summary(), { ...job, state: 'queued', step: null })).toMatchObject({ status: 'running', step: 10 })

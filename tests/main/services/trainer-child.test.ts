@@ -40,9 +40,9 @@ describe('the trainer child', () => {
     }
     serveTrainer(p.port, { deps: { trainRun } })
     p.send({ ...init, progressIntervalMs: 1000 })
-    p.send({ type: 'job', jobId: 'j1', method: 'train', input: { runDir: '/runs/r', targetSteps: 100 } })
+    p.send({ type: 'job', jobId: 'j1', method: 'train', input: { runDir: '/runs/r' } })
     await until(() => expect(seen).not.toBeNull())
-    expect(seen).toMatchObject({ runDir: '/runs/r', datasetsDir: '/d', targetSteps: 100, backendCacheFile: '/c/backends.json' })
+    expect(seen).toMatchObject({ runDir: '/runs/r', datasetsDir: '/d', backendCacheFile: '/c/backends.json' })
     const events = p.out.filter((m): m is Extract<ChildMessage, { type: 'event' }> => m.type === 'event').map((m) => m.event)
     // The first progress, then the newest pending one flushed before the sample: order kept, 2 not 100.
     expect(events.map((e) => (e.type === 'progress' ? e.progress.step : e.type))).toEqual([1, 100, 'sample'])

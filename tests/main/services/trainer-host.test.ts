@@ -66,7 +66,7 @@ describe('TrainerHost: the queue', () => {
     const { host, children, events } = setup()
     expect(host.enqueue('a', '/runs/a').position).toBe(0)
     expect(host.enqueue('b', '/runs/b').position).toBe(1)
-    expect(host.enqueue('c', '/runs/c', { targetSteps: 300 }).position).toBe(2)
+    expect(host.enqueue('c', '/runs/c').position).toBe(2)
     expect(children).toHaveLength(1)
     expect(host.jobs().map((j) => [j.runId, j.state])).toEqual([
       ['a', 'starting'],
@@ -87,7 +87,7 @@ describe('TrainerHost: the queue', () => {
     finishChild(children[1]!, fakeRun({ id: 'b', status: 'completed' }))
     await until(() => expect(children).toHaveLength(3))
     await startChild(children[2]!, 'c')
-    expect(children[2]!.job?.input).toEqual({ runDir: '/runs/c', targetSteps: 300 })
+    expect(children[2]!.job?.input).toEqual({ runDir: '/runs/c' })
     finishChild(children[2]!, fakeRun({ id: 'c', status: 'completed' }))
     await until(() => expect(host.jobs()).toEqual([]))
 

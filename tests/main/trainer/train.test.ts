@@ -97,10 +97,10 @@ describe('trainRun', () => {
     await train(runDir)
     await fsp.truncate(join(runDir, 'checkpoints', 'step-000008', 'tensors.bin'), 100)
     const logs: string[] = []
-    const run = await train(runDir, { targetSteps: 10, emit: (e) => e.type === 'log' && logs.push(e.line.message) })
+    const run = await train(runDir, { emit: (e) => e.type === 'log' && logs.push(e.line.message) })
     expect(logs.some((l) => /Skipping checkpoint step-000008/.test(l))).toBe(true)
     expect(logs.some((l) => /Resumed from checkpoint step-000004/.test(l))).toBe(true)
-    expect(run.step).toBe(10)
+    expect(run.step).toBe(8)
   })
 
   it('pauses between steps and carries on when resumed', async () => {

@@ -1,5 +1,6 @@
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest'
 import { flushPromises } from '@vue/test-utils'
+import { configField } from '@shared/config-fields'
 import { setBridge } from '../../../src/renderer/src/bridge'
 import NewRunView from '../../../src/renderer/src/views/NewRunView.vue'
 import { createMockBridge, dataset, runSummary, type MockBridge } from '../helpers/mockBridge'
@@ -33,6 +34,17 @@ describe('New run settings form', () => {
     expect(byLabel(wrapper, 'Resolution').element.tagName).toBe('SELECT')
     for (const group of ['Basics', 'Model', 'Optimizer', 'Augmentation']) expect(wrapper.find('h2').exists() && wrapper.text()).toContain(group)
     expect(button(wrapper, /Start training/).exists()).toBe(true)
+  })
+
+  it("shows each number's bounds and default from the schema", async () => {
+    const { wrapper } = await mountView(NewRunView, { path: '/new' })
+    await flushPromises()
+    const batch = configField('batchSize')
+    const input = byLabel(wrapper, 'Batch size')
+    expect(input.attributes('min')).toBe(String(batch.minimum))
+    expect(input.attributes('max')).toBe(String(batch.maximum))
+    const help = wrapper.find(`#${input.attributes('aria-describedby')!.split(' ').at(-1)!}`)
+    expect(help.text()).toContain(`${batch.minimum} to ${batch.maximum} images · default ${String(batch.default)}`)
   })
 
   it('shows an inline error for an invalid value and clears it when fixed', async () => {
@@ -92,6 +104,7 @@ describe('New run settings form', () => {
     await flushPromises()
     await button(wrapper, /^Quality/).trigger('click')
     expect(byLabel(wrapper, 'Steps').element.value).toBe('20000')
-    expect(byLabel(wrapper, 'Batch size').element.value).toBe('64')
+    expect(byLabel(wrapper, 'Batch size').element.value).toBe('32')
+    expect(byLabel(wrapper, 'Generator width').element.value).toBe('64')
   })
 })

@@ -1,7 +1,6 @@
 import { parseArgs } from 'node:util'
-import { resolveRunDir, runCommand, type CommandIo } from '../../generate/cli'
-import { compareRuns, MAX_COMPARE, MIN_COMPARE } from '../../generate/compare'
-import { formatDuration, parseIntFlag, UsageError } from '../io'
+import { compareRuns, MAX_COMPARE, MIN_COMPARE } from '../../trainer/run/compare'
+import { formatDuration, parseIntFlag, resolveRunDir, runCommand, UsageError, type CommandIo } from '../io'
 
 export const COMPARE_USAGE = 'gan-studio compare <runDir> <runDir> … [--step N]   (2 to 6 runs)'
 

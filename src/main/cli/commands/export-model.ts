@@ -1,8 +1,7 @@
 import { join, resolve } from 'node:path'
 import { parseArgs } from 'node:util'
-import { backendFlag, resolveRunDir, runCommand, type CommandIo } from '../../generate/cli'
 import { exportModel } from '../../generate/export-model'
-import { UsageError } from '../io'
+import { backendFlag, resolveRunDir, runCommand, UsageError, type CommandIo } from '../io'
 
 export const EXPORT_USAGE = 'gan-studio export-model <runDir> [--out dir] [--checkpoint step-NNNNNN]'
 

@@ -1,10 +1,11 @@
 import { resolve } from 'node:path'
 import { parseArgs } from 'node:util'
-import { backendFlag, formatPsi, parseNumberFlag, progressPrinter, resolveRunDir, runCommand, type CommandIo } from '../../generate/cli'
+import { SEED_MAX } from '@shared/config'
 import { readFavorites } from '../../generate/favorites'
 import { generateImages, type Upscale } from '../../generate/images'
-import { MAX_SEED, TRUNCATION_MAX, TRUNCATION_MIN } from '../../generate/latent'
-import { parseChoice, parseIntFlag, UsageError } from '../io'
+import { TRUNCATION_MAX, TRUNCATION_MIN } from '../../generate/latent'
+import { backendFlag, parseChoice, parseIntFlag, parseNumberFlag, resolveRunDir, runCommand, UsageError, type CommandIo } from '../io'
+import { progressPrinter } from '../progress'
 
 export const GENERATE_USAGE =
   'gan-studio generate <runDir> --count N [--seed S] [--truncation ψ] [--upscale 2|4] [--sheet] [--out dir] [--checkpoint step-NNNNNN] [--favorites] [--backend …]'
@@ -47,8 +48,8 @@ export async function run(argv: string[], io: CommandIo): Promise<number> {
       if (seeds.length === 0) throw new UsageError('this run has no favourite seeds yet (star some in the studio’s Generate view)')
     } else {
       const count = parseIntFlag('count', values.count, 1, MAX_COUNT)!
-      const first = parseIntFlag('seed', values.seed, 0, MAX_SEED) ?? 0
-      if (first + count - 1 > MAX_SEED) throw new UsageError(`--seed ${first} with --count ${count} goes past the largest seed (${MAX_SEED})`)
+      const first = parseIntFlag('seed', values.seed, 0, SEED_MAX) ?? 0
+      if (first + count - 1 > SEED_MAX) throw new UsageError(`--seed ${first} with --count ${count} goes past the largest seed (${SEED_MAX})`)
       seeds = Array.from({ length: count }, (_, i) => first + i)
     }
 
@@ -76,4 +77,8 @@ export async function run(argv: string[], io: CommandIo): Promise<number> {
     if (result.sheet?.file) io.out(`Contact sheet: ${result.sheet.file}`)
     return 0
   })
+}
+
+function formatPsi(psi: number): string {
+  return Number.isInteger(psi) ? String(psi) : String(Math.round(psi * 1000) / 1000)
 }

@@ -1,16 +1,17 @@
 import { resolve } from 'node:path'
 import { parseArgs } from 'node:util'
+import { configField } from '@shared/config-fields'
 import { toErrorShape } from '@shared/errors'
 import { readRun, writeRun } from '../../trainer/run/runs'
 import { cacheDir } from '../../util/home'
-import { parseIntFlag, UsageError, type CliIo } from '../io'
+import { parseSettingFlag, UsageError, type CliIo } from '../io'
 import { runTraining } from './training-session'
 
 export async function run(argv: string[], io: CliIo): Promise<number> {
   const { values, positionals } = parseArgs({ args: argv, allowPositionals: true, strict: true, options: { steps: { type: 'string' } } })
   if (positionals.length !== 1) throw new UsageError('Usage: gan-studio resume <runDir> [--steps <new total>]')
   const runDir = resolve(positionals[0]!)
-  const steps = parseIntFlag('steps', values.steps, 1, 10_000_000)
+  const steps = values.steps === undefined ? undefined : (parseSettingFlag('steps', values.steps, configField('steps')) as number)
   let runJson
   try {
     runJson = await readRun(runDir)

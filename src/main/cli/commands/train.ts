@@ -1,20 +1,64 @@
 import { promises as fsp } from 'node:fs'
 import { resolve } from 'node:path'
 import { parseArgs } from 'node:util'
-import { BACKEND_REQUESTS, CROP_MODES, RESOLUTIONS, describeZodError, type RunConfig, type RunConfigInput } from '@shared/config'
+import { describeZodError, type RunConfig, type RunConfigInput } from '@shared/config'
+import { configField, describeRange, setAt, type ConfigPath } from '@shared/config-fields'
 import { newRunConfig } from '@shared/recipes'
 import type { DatasetJson } from '@shared/datasets'
 import { importDataset } from '../../trainer/data/dataset'
 import { createRun } from '../../trainer/run/runs'
 import { cacheDir, datasetsDir, runsDir } from '../../util/home'
-import { parseChoice, parseIntFlag, UsageError, type CliIo } from '../io'
+import { parseSettingFlag, UsageError, type CliIo } from '../io'
 import { importProgressPrinter } from '../progress'
 import { runTraining } from './training-session'
 
-export const TRAIN_USAGE = `gan-studio train <imageDir> [--out <runsDir>] [--name <name>] [--resolution 32|64|128|256]
-                 [--steps N] [--batch N] [--backend auto|tensorflow|webgpu|wasm|cpu] [--seed N]
-                 [--crop center|pad|stretch] [--background <css colour>]
-                 [--sample-every N] [--checkpoint-every N] [--config <file.json>]`
+/** The flags that set run settings, each bound to its schema field (bounds, choices, default, help). */
+export const SETTING_FLAGS = [
+  { flag: 'name', path: 'name', value: '<name>' },
+  { flag: 'resolution', path: 'preprocess.resolution' },
+  { flag: 'steps', path: 'steps' },
+  { flag: 'batch', path: 'batchSize' },
+  { flag: 'backend', path: 'backend' },
+  { flag: 'seed', path: 'seed' },
+  { flag: 'crop', path: 'preprocess.crop' },
+  { flag: 'background', path: 'preprocess.background', value: '<css colour>' },
+  { flag: 'sample-every', path: 'sampleEvery' },
+  { flag: 'checkpoint-every', path: 'checkpointEvery' }
+] as const satisfies readonly { flag: string; path: ConfigPath; value?: string }[]
+
+function flagValue(f: (typeof SETTING_FLAGS)[number]): string {
+  if ('value' in f) return f.value
+  const field = configField(f.path)
+  return field.type === 'choice' ? field.choices!.join('|') : 'N'
+}
+
+export function trainUsage(): string {
+  const flags = [...SETTING_FLAGS.map((f) => `[--${f.flag} ${flagValue(f)}]`), '[--out <runsDir>]', '[--config <file.json>]']
+  const lines = ['gan-studio train <imageDir>']
+  for (const flag of flags) {
+    if (lines[lines.length - 1]!.length + flag.length + 1 > 96) lines.push(' '.repeat(17) + flag)
+    else lines[lines.length - 1] += ` ${flag}`
+  }
+  return lines.join('\n')
+}
+
+/** `train --help`: the usage, then each setting flag with its help, range and default from the schema. */
+export function trainHelp(): string {
+  const rows = SETTING_FLAGS.map((f) => {
+    const field = configField(f.path)
+    const range = field.type === 'choice' ? null : describeRange(field)
+    const extra = [range, field.default !== undefined ? `default ${String(field.default)}` : null].filter(Boolean).join(', ')
+    return [`  --${f.flag} ${flagValue(f)}`, `${field.description ?? field.title ?? f.path}${extra ? ` (${extra})` : ''}`] as const
+  })
+  const width = Math.max(...rows.map(([left]) => left.length))
+  return [
+    trainUsage(),
+    '',
+    ...rows.map(([left, right]) => `${left.padEnd(width)}  ${right}`),
+    `${'  --out <runsDir>'.padEnd(width)}  Where the run folder goes (default: the studio home's runs folder).`,
+    `${'  --config <file.json>'.padEnd(width)}  Any run setting from a JSON file (see src/shared/config.ts); flags override it.`
+  ].join('\n')
+}
 
 async function readConfigFile(file: string): Promise<RunConfigInput> {
   let text: string
@@ -32,56 +76,47 @@ async function readConfigFile(file: string): Promise<RunConfigInput> {
   }
 }
 
-/**
- * Builds and validates the run config from flags (flags override --config; both override the
- * recommended settings for the resolution, see src/shared/recipes.ts). `chosen` is what was asked
- * for, to re-apply once the folder's size is known.
- */
-export async function configFromFlags(argv: string[]): Promise<{ config: RunConfig; chosen: RunConfigInput; out: string }> {
-  const { values, positionals } = parseArgs({
+function parseTrainArgs(argv: string[]) {
+  return parseArgs({
     args: argv,
     allowPositionals: true,
     strict: true,
     options: {
+      ...Object.fromEntries(SETTING_FLAGS.map((f) => [f.flag, { type: 'string' as const }])),
       out: { type: 'string' },
-      name: { type: 'string' },
-      resolution: { type: 'string' },
-      steps: { type: 'string' },
-      batch: { type: 'string' },
-      backend: { type: 'string' },
-      seed: { type: 'string' },
-      crop: { type: 'string' },
-      background: { type: 'string' },
-      'sample-every': { type: 'string' },
-      'checkpoint-every': { type: 'string' },
-      config: { type: 'string' }
+      config: { type: 'string' },
+      help: { type: 'boolean', short: 'h' }
     }
   })
-  if (positionals.length !== 1) throw new UsageError(`train needs one image folder. Usage: ${TRAIN_USAGE}`)
+}
+
+interface FlagConfig {
+  config: RunConfig
+  /** What was asked for, to re-apply once the folder's size is known. */
+  chosen: RunConfigInput
+  out: string
+}
+
+/**
+ * Builds and validates the run config from flags (flags override --config; both override the
+ * recommended settings for the resolution, see src/shared/recipes.ts).
+ */
+export async function configFromFlags(argv: string[]): Promise<FlagConfig> {
+  return configFromArgs(parseTrainArgs(argv))
+}
+
+async function configFromArgs({ values, positionals }: ReturnType<typeof parseTrainArgs>): Promise<FlagConfig> {
+  if (positionals.length !== 1) throw new UsageError(`train needs one image folder. Usage: ${trainUsage()}`)
   const source = resolve(positionals[0]!)
   const stat = await fsp.stat(source).catch(() => null)
   if (!stat) throw new UsageError(`No folder at ${source}`)
   if (!stat.isDirectory()) throw new UsageError(`${source} is a file, not a folder of images`)
 
   const base: RunConfigInput = values.config ? await readConfigFile(resolve(values.config)) : { source }
-  const input: RunConfigInput = {
-    ...base,
-    source,
-    preprocess: {
-      ...base.preprocess,
-      ...(values.resolution !== undefined && { resolution: parseChoice('resolution', values.resolution, RESOLUTIONS) }),
-      ...(values.crop !== undefined && { crop: parseChoice('crop', values.crop, CROP_MODES) }),
-      ...(values.background !== undefined && { background: values.background })
-    },
-    ...(values.name !== undefined && { name: values.name }),
-    ...(values.steps !== undefined && { steps: parseIntFlag('steps', values.steps, 1, 10_000_000) }),
-    ...(values.batch !== undefined && { batchSize: parseIntFlag('batch', values.batch, 1, 256) }),
-    ...(values.backend !== undefined && { backend: parseChoice('backend', values.backend, BACKEND_REQUESTS) }),
-    ...(values.seed !== undefined && { seed: parseIntFlag('seed', values.seed, 0, 2 ** 31 - 1) }),
-    ...(values['sample-every'] !== undefined && { sampleEvery: parseIntFlag('sample-every', values['sample-every'], 1, 1_000_000) }),
-    ...(values['checkpoint-every'] !== undefined && {
-      checkpointEvery: parseIntFlag('checkpoint-every', values['checkpoint-every'], 1, 1_000_000)
-    })
+  const input: RunConfigInput = { ...base, source, preprocess: { ...base.preprocess } }
+  for (const f of SETTING_FLAGS) {
+    const raw = (values as Record<string, string | undefined>)[f.flag]
+    if (raw !== undefined) setAt(input, f.path, parseSettingFlag(f.flag, raw, configField(f.path)))
   }
   return { config: validConfig(input, null), chosen: input, out: values.out ? resolve(values.out) : runsDir() }
 }
@@ -114,7 +149,12 @@ export async function importForTraining(config: RunConfig, io: CliIo): Promise<D
 }
 
 export async function run(argv: string[], io: CliIo): Promise<number> {
-  const { config: asked, chosen, out } = await configFromFlags(argv)
+  const args = parseTrainArgs(argv)
+  if (args.values.help) {
+    io.out(trainHelp())
+    return 0
+  }
+  const { config: asked, chosen, out } = await configFromArgs(args)
   const dataset = await importForTraining(asked, io)
   printDatasetSummary(dataset, io)
   const config = validConfig(chosen, dataset.count)

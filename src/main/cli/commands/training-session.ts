@@ -10,7 +10,7 @@ import { TrainProgressView } from '../progress'
  * Runs the trainer in this process with a progress view. Ctrl-C (or SIGTERM) asks the loop to
  * stop: it writes a checkpoint and exits cleanly; a second Ctrl-C exits at once.
  */
-export async function runTraining(opts: { runDir: string; io: CliIo; targetSteps?: number; backendCacheFile?: string }): Promise<number> {
+export async function runTraining(opts: { runDir: string; io: CliIo; backendCacheFile?: string }): Promise<number> {
   const { io } = opts
   const control: TrainControl = { stop: false, pause: false }
   const view = new TrainProgressView(io)
@@ -32,7 +32,6 @@ export async function runTraining(opts: { runDir: string; io: CliIo; targetSteps
     const run = await trainRun({
       runDir: opts.runDir,
       datasetsDir: datasetsDir(),
-      targetSteps: opts.targetSteps,
       control,
       backendCacheFile: opts.backendCacheFile,
       emit: (e) => {

@@ -1,10 +1,11 @@
 import { extname, resolve } from 'node:path'
 import { parseArgs } from 'node:util'
-import { backendFlag, parseNumberFlag, parseSeedList, progressPrinter, resolveRunDir, runCommand, type CommandIo } from '../../generate/cli'
+import { SEED_MAX } from '@shared/config'
 import type { Upscale } from '../../generate/images'
-import { MAX_SEED, TRUNCATION_MAX, TRUNCATION_MIN } from '../../generate/latent'
+import { TRUNCATION_MAX, TRUNCATION_MIN } from '../../generate/latent'
 import { latentWalk, WALK_FORMATS, type WalkFormat } from '../../generate/walk'
-import { parseChoice, parseIntFlag, UsageError } from '../io'
+import { backendFlag, parseChoice, parseIntFlag, parseNumberFlag, parseSeedList, resolveRunDir, runCommand, UsageError, type CommandIo } from '../io'
+import { progressPrinter } from '../progress'
 
 export const WALK_USAGE =
   'gan-studio walk <runDir> --seeds 1,2,3 [--seconds N] [--fps N] [--format gif|webp|png] [--out file] [--truncation ψ] [--upscale 2|4] [--checkpoint step-NNNNNN]'
@@ -30,7 +31,7 @@ export async function run(argv: string[], io: CommandIo): Promise<number> {
     })
     if (positionals.length !== 1) throw new UsageError(`walk needs one run folder. Usage: ${WALK_USAGE}`)
     if (values.seeds === undefined) throw new UsageError(`--seeds is required (two or more keyframe seeds, e.g. --seeds 1,2,3)`)
-    const seeds = parseSeedList('seeds', values.seeds, MAX_SEED)
+    const seeds = parseSeedList('seeds', values.seeds, SEED_MAX)
     if (seeds.length < 2 || seeds.length > 64) throw new UsageError(`--seeds needs 2 to 64 keyframe seeds (got ${seeds.length})`)
     const seconds = parseNumberFlag('seconds', values.seconds, 0.1, 600) ?? 4
     const fps = parseIntFlag('fps', values.fps, 1, 60) ?? 24

@@ -86,7 +86,7 @@ export class FastJpegPool {
 
   private spawn(): Slot {
     // A larger young generation than a worker's default: each image allocates a few short-lived
-    // megabytes, and fewer scavenges measured ~10% faster.
+    // megabytes, and fewer scavenges mean less time collecting.
     const worker = new Worker(this.entry, { resourceLimits: { maxYoungGenerationSizeMb: 48 } })
     worker.unref()
     const slot: Slot = { worker, busy: 0 }

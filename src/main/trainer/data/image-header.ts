@@ -2,7 +2,7 @@
  * Reads what the importer needs to know before decoding (size, EXIF orientation, channels,
  * alpha) straight from JPEG and PNG headers in memory. sharp's `metadata()` would do the same,
  * but as a whole extra libvips pipeline per file: on a folder of large JPEGs that overhead is a
- * measurable share of the import (see issue 5). Anything unusual returns null and the caller
+ * measurable share of the import. Anything unusual returns null and the caller
  * falls back to sharp.
  */
 export interface ImageHeader {

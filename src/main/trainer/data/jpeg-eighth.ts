@@ -8,8 +8,7 @@
  * decoding the AC coefficients one symbol at a time, only to throw them away. Here the AC symbols
  * are skipped several at a time with a table that, for each 12-bit window, says how many bits
  * and coefficients the complete symbols in it take; that loop and the 1×1 IDCT run as
- * WebAssembly (`jpeg-kernels.ts`). On photo-sized files this is faster than libjpeg-turbo's
- * native decoder at the same scale (issue 5, import speed).
+ * WebAssembly (`jpeg-kernels.ts`).
  *
  * Progressive JPEGs (common on the web) are cheaper still: their DC coefficients come in scans of
  * their own, so only those are decoded and the AC scans are skipped unread (`progressiveDc`),

@@ -75,7 +75,7 @@ export class JpegKernels {
 
   private static instance: JpegKernels | null = null
 
-  /** This thread's kernels (compiled on the first call: ~1 ms). */
+  /** This thread's kernels (compiled on the first call). */
   static get(): JpegKernels {
     if (!JpegKernels.instance) {
       const module = new WebAssembly.Module(Buffer.from(JPEG_KERNELS_WASM, 'base64'))

@@ -2,7 +2,7 @@ import { createHash } from 'node:crypto'
 import { promises as fsp } from 'node:fs'
 import { basename, join } from 'node:path'
 import { z } from 'zod'
-import { CROP_MODES, describeZodError } from '@shared/config'
+import { CROP_MODES, ResolutionSchema, describeZodError } from '@shared/config'
 import type { DatasetJson } from '@shared/datasets'
 import { StudioError } from '@shared/errors'
 import { readJson } from '../../util/fs'
@@ -63,7 +63,7 @@ export const DatasetJsonV1Schema = z.looseObject({
   source: z.string().min(1),
   createdAt: z.string(),
   updatedAt: z.string(),
-  resolution: z.union([z.literal(32), z.literal(64), z.literal(128), z.literal(256)]),
+  resolution: ResolutionSchema,
   crop: z.enum(CROP_MODES),
   background: z.string(),
   count: z.number().int().min(1),

@@ -16,9 +16,9 @@ import type { FromWorker, ToWorker, WorkerInit } from './shared'
  * own slice of the parameters and applies Adam and the EMA there. The coordinator (this thread)
  * draws all of the step's randomness, so a run depends on its seed and worker count only.
  *
- * Why: XNNPACK's own threads speed a whole step up by only ~1.2× on two cores (the element-wise
- * work, small convolutions and the JavaScript between kernels run on one thread), while shards on
- * separate threads keep every core busy for the whole step.
+ * Why: XNNPACK's own threads speed up only the large convolutions (the element-wise work, small
+ * convolutions and the JavaScript between kernels run on one thread), while shards on separate
+ * threads keep every core busy for the whole step.
  */
 
 /** Smallest shard worth a worker of its own. */

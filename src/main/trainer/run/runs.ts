@@ -8,7 +8,7 @@ import { RUN_STATUSES, sampleFileName, type MetricRecord, type RunJson, type Run
 import { readJson, writeFileAtomic, writeJsonAtomic } from '../../util/fs'
 import { APP_VERSION } from '../../util/version'
 
-/** The run folder on disk (DESIGN.md): run.json, metrics.jsonl, samples/, checkpoints/, exports/. */
+/** The run folder on disk (see the README): run.json, metrics.jsonl, samples/, checkpoints/, exports/. */
 
 export const RUN_FORMAT = 1
 const RUN_JSON = 'run.json'

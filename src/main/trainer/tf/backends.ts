@@ -18,7 +18,7 @@ import { registerWebgpuBackend, webgpuAdapter } from './webgpu'
  *
  * `auto` measures each working backend on a short DCGAN-shaped workload (calibrate.ts) and keeps
  * the fastest; the measurement is cached per machine and package versions, so later starts skip
- * it. `cpu` (pure JS, ~100× slower) is only ever chosen by `auto` when the caller allows it
+ * it. `cpu` (pure JS, far slower) is only ever chosen by `auto` when the caller allows it
  * (tiny tests). An explicit request that cannot be honoured is an error, never a fallback.
  */
 

@@ -13,7 +13,7 @@ import * as tf from '@tensorflow/tfjs'
  *
  * Replaced (wasm has one, but slow or wrong):
  * - Conv2DBackpropInput (conv2dTranspose, and dx of every conv): s×s phase convolutions on
- *   XNNPACK instead of a scalar loop — it was ~75% of a DCGAN step.
+ *   XNNPACK instead of a scalar loop.
  * - BatchMatMul with transposeA (dense weight gradients): transpose, then XNNPACK.
  * - Conv2D / FusedConv2D / depthwise with 'same' padding: explicit padding, because XNNPACK's
  *   TF-SAME mode gives wrong results for some shapes.
@@ -226,7 +226,7 @@ type HeapBackend = Backend & { typedArrayFromHeap(t: Info): Float32Array }
 /**
  * Conv2DBackpropInput (the transposed convolution: conv2dTranspose's forward pass, and dx of every
  * conv) as s×s stride-1 XNNPACK convolutions, one per output phase, interleaved by DepthToSpace.
- * tfjs-backend-wasm's own kernel is a scalar C++ loop that took ~75% of a DCGAN step.
+ * tfjs-backend-wasm's own kernel is a scalar C++ loop.
  *
  * Output row ih = i·s + bh gets Σ_j dy[q − j]·W[r + s·j] with r = (bh + p) mod s and
  * q = i + (bh + p − r)/s: a correlation of dy with the flipped sub-filter W[r::s] (same for
@@ -299,7 +299,7 @@ function conv2dBackpropInputPhased(b: HeapBackend, dy: Info, filter: Info, attrs
       return only.shape[1] === h && only.shape[2] === w ? only : run(b, 'Slice', { x: only }, { begin: [0, 0, 0, 0], size: [n, h, w, ci] })
     }
     // Interleave the phases: dx[n, i·s+bh, j·s+bw, :] = phase(bh,bw)[n, i, j, :]. A plain copy
-    // here is ~15× faster than the wasm backend's generic DepthToSpace kernel.
+    // here is much faster than the wasm backend's generic DepthToSpace kernel.
     const dx = b.makeOutput([n, h, w, ci], 'float32')
     const out = b.typedArrayFromHeap(dx) // taken after the last allocation
     phases.forEach((phase, p) => {
@@ -341,7 +341,7 @@ const conv2DBackpropInput: tf.KernelFunc = (args) => {
 let originalBatchMatMul: tf.KernelConfig | undefined
 
 /**
- * BatchMatMul with transposeA (every dense layer's weight gradient, xᵀ·dy) runs ~8× slower in
+ * BatchMatMul with transposeA (every dense layer's weight gradient, xᵀ·dy) runs much slower in
  * tfjs-backend-wasm than the plain product, which goes to XNNPACK. Transpose first instead.
  */
 const batchMatMul: tf.KernelFunc = (args) => {

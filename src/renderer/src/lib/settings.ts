@@ -1,4 +1,7 @@
-import type { RunConfig } from '@shared/config'
+import { configField, describeRange, type ConfigField, type ConfigPath } from '@shared/config-fields'
+import { recommendedSettings } from '@shared/recipes'
+
+export { getAt, setAt } from '@shared/config-fields'
 
 export const SETTING_GROUPS = ['Basics', 'Model', 'Optimizer', 'Augmentation'] as const
 export type SettingGroup = (typeof SETTING_GROUPS)[number]
@@ -11,10 +14,12 @@ export const GROUP_INTROS: Record<SettingGroup, string> = {
 }
 
 interface BaseSpec {
-  /** Dotted path into RunConfig, e.g. `optimizer.gLr`. */
-  path: string
+  /** Dotted path into RunConfig, e.g. `optimizer.gLr`: a typo is a type error. */
+  path: ConfigPath
   label: string
   help: string
+  /** The allowed range and the default in words ("1 to 256 · default 32"), from the schema. */
+  hint: string | null
   group: SettingGroup
   /** Shown under "More settings" rather than up front. */
   advanced?: boolean
@@ -22,6 +27,7 @@ interface BaseSpec {
 export interface NumberSpec extends BaseSpec {
   kind: 'number'
   integer: boolean
+  /** Inclusive bounds only (the input's min/max); an exclusive bound is checked by the schema alone. */
   min?: number
   max?: number
   step?: number
@@ -41,353 +47,121 @@ export interface TextSpec extends BaseSpec {
 export type SettingSpec = NumberSpec | SelectSpec | ToggleSpec | TextSpec
 
 /**
- * Every setting the New run form shows (dataset, resolution and backend have their own pickers),
- * each with a plain-language explanation. The labels "Steps" and "Batch size" are relied on by tests.
+ * How the panel lays out one setting. Its label, help, type, bounds, choices and default come from
+ * the schema (src/shared/config.ts); only presentation is written here.
  */
-export const SETTINGS: SettingSpec[] = [
-  {
-    path: 'name',
-    label: 'Name',
-    kind: 'text',
-    group: 'Basics',
-    placeholder: 'Named after the dataset',
-    help: 'What this run is called in the library. You can rename it later.'
-  },
-  {
-    path: 'steps',
-    label: 'Steps',
-    kind: 'number',
-    integer: true,
-    min: 1,
-    max: 10_000_000,
-    step: 100,
-    group: 'Basics',
-    help: 'How long to train. Each step shows the networks one batch of images. More steps give better pictures and take longer.'
-  },
-  {
-    path: 'batchSize',
-    label: 'Batch size',
-    kind: 'number',
-    integer: true,
-    min: 1,
-    max: 256,
-    step: 1,
-    unit: 'images',
-    group: 'Basics',
-    help: 'Images per step. Bigger batches learn more steadily but need more memory and time per step.'
-  },
-  {
-    path: 'sampleEvery',
-    label: 'Sample every',
-    kind: 'number',
-    integer: true,
-    min: 1,
-    max: 1_000_000,
-    unit: 'steps',
-    group: 'Basics',
-    help: 'How often to save a grid of sample images, so you can watch the pictures improve.'
-  },
+export interface PanelEntry {
+  path: ConfigPath
+  group: SettingGroup
+  advanced?: boolean
+  /** Arrow-key step of a number field. */
+  step?: number
+  unit?: string
+  placeholder?: string
+  /** Labels for a choice's values; every value the schema allows needs one. */
+  optionLabels?: Record<string, string>
+}
+
+/**
+ * Every setting the New run form shows (dataset, resolution and backend have their own pickers).
+ * The labels "Steps" and "Batch size" are relied on by tests.
+ */
+export const PANEL: PanelEntry[] = [
+  { path: 'name', group: 'Basics', placeholder: 'Named after the dataset' },
+  { path: 'steps', group: 'Basics', step: 100 },
+  { path: 'batchSize', group: 'Basics', step: 1, unit: 'images' },
+  { path: 'sampleEvery', group: 'Basics', unit: 'steps' },
   {
     path: 'gridSize',
-    label: 'Sample grid',
-    kind: 'select',
     group: 'Basics',
-    options: [
-      { value: 16, label: '16 images (4 × 4)' },
-      { value: 36, label: '36 images (6 × 6)' },
-      { value: 64, label: '64 images (8 × 8)' }
-    ],
-    help: 'How many pictures each sample grid shows. They always use the same random seeds, so you can compare grids over time.'
+    optionLabels: { 16: '16 images (4 × 4)', 36: '36 images (6 × 6)', 64: '64 images (8 × 8)' }
   },
-  {
-    path: 'checkpointEvery',
-    label: 'Save every',
-    kind: 'number',
-    integer: true,
-    min: 1,
-    max: 1_000_000,
-    unit: 'steps',
-    group: 'Basics',
-    advanced: true,
-    help: 'How often to save the whole model. A stopped or crashed run resumes from the last save.'
-  },
-  {
-    path: 'logEvery',
-    label: 'Chart every',
-    kind: 'number',
-    integer: true,
-    min: 1,
-    max: 10_000,
-    unit: 'steps',
-    group: 'Basics',
-    advanced: true,
-    help: 'How often to record the losses for the charts. Recording slows training a little.'
-  },
-  {
-    path: 'seed',
-    label: 'Seed',
-    kind: 'number',
-    integer: true,
-    min: 0,
-    max: 2 ** 31 - 1,
-    group: 'Basics',
-    advanced: true,
-    help: 'The starting point for all randomness. The same seed and settings give the same run.'
-  },
+  { path: 'checkpointEvery', group: 'Basics', advanced: true, unit: 'steps' },
+  { path: 'logEvery', group: 'Basics', advanced: true, unit: 'steps' },
+  { path: 'seed', group: 'Basics', advanced: true },
 
   {
     path: 'model.arch',
-    label: 'Model family',
-    kind: 'select',
     group: 'Model',
-    options: [
-      { value: 'dcgan', label: 'DCGAN (fast; best at 32 px)' },
-      { value: 'lite', label: 'Lite, FastGAN-style (best at 64 px and up)' }
-    ],
-    help: 'The kind of network. DCGAN is quick per step; Lite draws cleaner shapes at larger sizes and learns well from few images. The presets pick the better one for your image size.'
+    optionLabels: { dcgan: 'DCGAN (fast; best at 32 px)', lite: 'Lite, FastGAN-style (64 px and up)' }
   },
-  {
-    path: 'model.mbstd',
-    label: 'Variety check',
-    kind: 'toggle',
-    group: 'Model',
-    advanced: true,
-    help: 'Lets the critic see how varied a batch is (minibatch standard deviation), so a generator that draws the same picture for every seed is caught early.'
-  },
-  {
-    path: 'model.dNorm',
-    label: 'Critic batch norm',
-    kind: 'select',
-    group: 'Model',
-    advanced: true,
-    options: [
-      { value: 'none', label: 'None' },
-      { value: 'batch', label: 'Batch norm' }
-    ],
-    help: 'Normalises the critic’s layers over each batch. Steadies DCGAN at small sizes; generated pictures are never affected.'
-  },
-  {
-    path: 'model.gNorm',
-    label: 'Generator norm',
-    kind: 'select',
-    group: 'Model',
-    advanced: true,
-    options: [
-      { value: 'channel', label: 'Per-pixel channel norm' },
-      { value: 'none', label: 'None' }
-    ],
-    help: 'Keeps the generator’s features in range. Both choices keep one seed one picture, whatever else is generated with it.'
-  },
-  {
-    path: 'model.gChannels',
-    label: 'Generator width',
-    kind: 'number',
-    integer: true,
-    min: 8,
-    max: 512,
-    step: 8,
-    group: 'Model',
-    help: 'How much detail the generator can learn to draw. Wider is slower but can capture more.'
-  },
-  {
-    path: 'model.dChannels',
-    label: 'Discriminator width',
-    kind: 'number',
-    integer: true,
-    min: 8,
-    max: 512,
-    step: 8,
-    group: 'Model',
-    help: 'How sharp the critic is. Keep it close to the generator width so neither side wins too easily.'
-  },
-  {
-    path: 'model.latentDim',
-    label: 'Latent size',
-    kind: 'number',
-    integer: true,
-    min: 8,
-    max: 512,
-    step: 8,
-    group: 'Model',
-    advanced: true,
-    help: 'Length of the random “idea” each picture starts from. 128 works well; rarely worth changing.'
-  },
-  {
-    path: 'ema.enabled',
-    label: 'Smoothed generator (EMA)',
-    kind: 'toggle',
-    group: 'Model',
-    help: 'Keeps a slowly-averaged copy of the generator. It usually makes cleaner, steadier pictures.'
-  },
-  {
-    path: 'ema.decay',
-    label: 'EMA decay',
-    kind: 'number',
-    integer: false,
-    min: 0,
-    max: 0.9999,
-    step: 0.0001,
-    group: 'Model',
-    advanced: true,
-    help: 'How slowly the smoothed copy follows. Closer to 1 is smoother but lags behind more.'
-  },
+  { path: 'model.gChannels', group: 'Model', step: 8 },
+  { path: 'model.dChannels', group: 'Model', step: 8 },
+  { path: 'model.latentDim', group: 'Model', advanced: true, step: 8 },
+  { path: 'ema.enabled', group: 'Model' },
+  { path: 'ema.decay', group: 'Model', advanced: true, step: 0.0001 },
+  { path: 'model.mbstd', group: 'Model', advanced: true },
+  { path: 'model.dNorm', group: 'Model', advanced: true, optionLabels: { none: 'None', batch: 'Batch norm' } },
+  { path: 'model.gNorm', group: 'Model', advanced: true, optionLabels: { channel: 'Per-pixel channel norm', none: 'None' } },
 
-  {
-    path: 'optimizer.gLr',
-    label: 'Generator learning rate',
-    kind: 'number',
-    integer: false,
-    min: 0,
-    max: 0.1,
-    step: 0.0001,
-    group: 'Optimizer',
-    help: 'How big each adjustment to the generator is. Too high and training turns chaotic; too low and it crawls.'
-  },
-  {
-    path: 'optimizer.dLr',
-    label: 'Discriminator learning rate',
-    kind: 'number',
-    integer: false,
-    min: 0,
-    max: 0.1,
-    step: 0.0001,
-    group: 'Optimizer',
-    help: 'The same for the discriminator. Usually equal to the generator’s.'
-  },
+  { path: 'optimizer.gLr', group: 'Optimizer', step: 0.0001 },
+  { path: 'optimizer.dLr', group: 'Optimizer', step: 0.0001 },
   {
     path: 'loss.type',
-    label: 'Loss',
-    kind: 'select',
     group: 'Optimizer',
-    options: [
-      { value: 'nonsaturating', label: 'Non-saturating (classic)' },
-      { value: 'hinge', label: 'Hinge (steadier on big models)' }
-    ],
-    help: 'How the networks score each other. The classic loss suits most runs; hinge is often calmer on larger models.'
+    optionLabels: { nonsaturating: 'Non-saturating (classic)', hinge: 'Hinge (steadier on big models)' }
   },
-  {
-    path: 'loss.r1Gamma',
-    label: 'R1 penalty',
-    kind: 'number',
-    integer: false,
-    min: 0,
-    max: 1000,
-    step: 0.1,
-    group: 'Optimizer',
-    help: 'Stops the discriminator from becoming over-confident on real images, which keeps training stable. 0 turns it off.'
-  },
-  {
-    path: 'loss.r1Every',
-    label: 'R1 every',
-    kind: 'number',
-    integer: true,
-    min: 1,
-    max: 64,
-    unit: 'steps',
-    group: 'Optimizer',
-    advanced: true,
-    help: 'Apply the R1 penalty only every few steps. It saves time with little effect on quality.'
-  },
-  {
-    path: 'optimizer.gBeta1',
-    label: 'Generator momentum (β1)',
-    kind: 'number',
-    integer: false,
-    min: 0,
-    max: 0.999,
-    step: 0.05,
-    group: 'Optimizer',
-    advanced: true,
-    help: 'How much each update remembers the previous ones. 0.5 is the usual GAN choice; 0 is also common.'
-  },
-  {
-    path: 'optimizer.gBeta2',
-    label: 'Generator β2',
-    kind: 'number',
-    integer: false,
-    min: 0,
-    max: 0.9999,
-    step: 0.001,
-    group: 'Optimizer',
-    advanced: true,
-    help: 'How long a memory of update sizes to keep. 0.999 rarely needs changing.'
-  },
-  {
-    path: 'optimizer.dBeta1',
-    label: 'Discriminator momentum (β1)',
-    kind: 'number',
-    integer: false,
-    min: 0,
-    max: 0.999,
-    step: 0.05,
-    group: 'Optimizer',
-    advanced: true,
-    help: 'Momentum for the discriminator; usually the same as the generator’s.'
-  },
-  {
-    path: 'optimizer.dBeta2',
-    label: 'Discriminator β2',
-    kind: 'number',
-    integer: false,
-    min: 0,
-    max: 0.9999,
-    step: 0.001,
-    group: 'Optimizer',
-    advanced: true,
-    help: 'Long-term memory of update sizes for the discriminator.'
-  },
+  { path: 'loss.r1Gamma', group: 'Optimizer', step: 0.1 },
+  { path: 'loss.r1Every', group: 'Optimizer', advanced: true, unit: 'steps' },
+  { path: 'optimizer.gBeta1', group: 'Optimizer', advanced: true, step: 0.05 },
+  { path: 'optimizer.gBeta2', group: 'Optimizer', advanced: true, step: 0.001 },
+  { path: 'optimizer.dBeta1', group: 'Optimizer', advanced: true, step: 0.05 },
+  { path: 'optimizer.dBeta2', group: 'Optimizer', advanced: true, step: 0.001 },
 
-  {
-    path: 'augment.xflip',
-    label: 'Mirror left–right',
-    kind: 'toggle',
-    group: 'Augmentation',
-    help: 'Flips images at random. Doubles the variety for most subjects; turn it off for text or one-sided subjects.'
-  },
-  {
-    path: 'augment.translation',
-    label: 'Shift',
-    kind: 'toggle',
-    group: 'Augmentation',
-    help: 'Moves images by a few pixels at random, so the model doesn’t memorise exact positions.'
-  },
-  {
-    path: 'augment.color',
-    label: 'Colour jitter',
-    kind: 'toggle',
-    group: 'Augmentation',
-    help: 'Nudges brightness, saturation and contrast at random. Helps small folders; skip it if exact colours matter.'
-  },
-  {
-    path: 'augment.cutout',
-    label: 'Cutout',
-    kind: 'toggle',
-    group: 'Augmentation',
-    help: 'Blanks a random square of each image. A strong remedy when the folder has only a few dozen images.'
-  }
+  { path: 'augment.xflip', group: 'Augmentation' },
+  { path: 'augment.translation', group: 'Augmentation' },
+  { path: 'augment.color', group: 'Augmentation' },
+  { path: 'augment.cutout', group: 'Augmentation' }
 ]
 
-/** Reads a dotted path from an object. */
-export function getAt(obj: unknown, path: string): unknown {
-  let cur: unknown = obj
-  for (const key of path.split('.')) {
-    if (typeof cur !== 'object' || cur === null) return undefined
-    cur = (cur as Record<string, unknown>)[key]
-  }
-  return cur
+/** Settings the presets choose per image size (src/shared/recipes.ts): the schema's default is not what a new run gets. */
+const RECIPE_GROUPS = Object.keys(recommendedSettings(32))
+
+function hintFor(path: string, field: ConfigField, unit: string | undefined): string | null {
+  const parts: string[] = []
+  const range = describeRange(field)
+  if (range) parts.push(unit ? `${range} ${unit}` : range)
+  const byRecipe = RECIPE_GROUPS.includes(path.split('.')[0]!)
+  if (field.type !== 'boolean' && field.default !== undefined && !byRecipe) parts.push(`default ${formatValue(field.default)}`)
+  return parts.length ? capitalise(parts.join(' · ')) : null
 }
 
-/** Writes a dotted path in place, creating objects on the way. */
-export function setAt(obj: RunConfig | Record<string, unknown>, path: string, value: unknown): void {
-  const keys = path.split('.')
-  let cur = obj as Record<string, unknown>
-  for (const key of keys.slice(0, -1)) {
-    const next = cur[key]
-    if (typeof next !== 'object' || next === null) cur[key] = {}
-    cur = cur[key] as Record<string, unknown>
-  }
-  cur[keys[keys.length - 1]!] = value
+function formatValue(v: unknown): string {
+  return typeof v === 'number' && Number.isInteger(v) && Math.abs(v) >= 10_000 ? v.toLocaleString('en-US') : String(v)
 }
+
+function capitalise(s: string): string {
+  return s.charAt(0).toUpperCase() + s.slice(1)
+}
+
+/** One panel entry joined with its schema field. */
+export function settingSpec(entry: PanelEntry): SettingSpec {
+  const field = configField(entry.path)
+  if (!field.title || !field.description) throw new Error(`settings: ${entry.path} has no title or description in the schema`)
+  const base = { path: entry.path, label: field.title, help: field.description, group: entry.group, advanced: entry.advanced, hint: hintFor(entry.path, field, entry.unit) }
+  switch (field.type) {
+    case 'integer':
+    case 'number':
+      return { ...base, kind: 'number', integer: field.type === 'integer', min: field.minimum, max: field.maximum, step: entry.step, unit: entry.unit }
+    case 'choice':
+      return {
+        ...base,
+        kind: 'select',
+        options: field.choices!.map((value) => {
+          const label = entry.optionLabels?.[String(value)]
+          if (label === undefined) throw new Error(`settings: ${entry.path} has no label for the choice ${String(value)}`)
+          return { value, label }
+        })
+      }
+    case 'boolean':
+      return { ...base, kind: 'toggle' }
+    case 'string':
+      return { ...base, hint: null, kind: 'text', placeholder: entry.placeholder }
+  }
+}
+
+/** Every setting the New run form shows, in order. */
+export const SETTINGS: SettingSpec[] = PANEL.map(settingSpec)
 
 export const BACKEND_LABELS: Record<string, { title: string; short: string; blurb: string }> = {
   auto: { title: 'Automatic', short: 'Auto', blurb: 'Use the fastest engine that works on this machine.' },

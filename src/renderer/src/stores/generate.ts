@@ -1,12 +1,12 @@
 import { defineStore } from 'pinia'
 import { computed, ref, shallowRef } from 'vue'
+import { SEED_MAX as MAX_SEED } from '@shared/config'
 import type { CheckpointInfo, GeneratedImage, JobProgress, Results } from '@shared/contract'
 import { getBridge } from '../bridge'
 import { errorCode } from '../lib/errors'
 import { imageSrc, runFilePath } from '../lib/images'
 import { useAppStore } from './app'
 
-export const MAX_SEED = 2 ** 31 - 1
 export const MAX_SEEDS = 256
 export type Upscale = 1 | 2 | 4
 export type WalkFormat = 'gif' | 'webp' | 'png'

@@ -12,6 +12,7 @@ import { makeImageFolder } from '../../../helpers/images'
 const python = existsSync('/usr/bin/python3') ? '/usr/bin/python3' : 'python3'
 const hasPillow = spawnSync(python, ['-c', 'import PIL'], { stdio: 'ignore' }).status === 0
 const script = fileURLToPath(new URL('../../../../scripts/bench/pil_import.py', import.meta.url))
+if (!hasPillow) console.warn(`Pillow comparison skipped: ${python} cannot import PIL here (apt-get install python3-pil)`)
 
 let root: string
 beforeAll(async () => {
@@ -41,24 +42,28 @@ describe('import benchmark', () => {
   it('times our import and, where Pillow is installed, the Pillow script on the same files', async () => {
     const result = await runImportBench({ count: 2, workDir: join(root, 'work'), repeats: 1 })
     expect(result.images).toBe(2)
+    expect(result.averageMB).toBeGreaterThan(0.3)
     expect(result.ours.seconds).toBeGreaterThan(0)
     expect(result.ours.imagesPerSec).toBeCloseTo(2 / result.ours.seconds, 6)
+    expect(result.ours.cpuMsPerImage).toBeGreaterThan(0)
     if (hasPillow) {
       expect(result.pillow).not.toBeNull()
       expect(result.pillow!.imagesPerSec).toBeCloseTo(2 / result.pillow!.seconds, 6)
-      expect(result.note).toMatch(/Pillow: a pool of \d+ processes.*Ours: baseline and progressive JPEGs decoded at 1\/8 scale/)
     } else {
       expect(result.pillow).toBeNull()
-      expect(result.note).toMatch(/python3-pil/)
     }
+    // Either way a person reading the report is told what the figures mean or why one is missing.
+    expect(result.note?.trim()).toBeTruthy()
     const without = await runImportBench({ count: 2, workDir: join(root, 'work'), repeats: 1, pillow: false })
     expect(without.pillow).toBeNull()
   })
 
   it('says why when Python cannot be run', async () => {
-    const result = await runImportBench({ count: 2, workDir: join(root, 'work'), repeats: 1, python: join(root, 'no-python') })
+    const python = join(root, 'no-python')
+    const result = await runImportBench({ count: 2, workDir: join(root, 'work'), repeats: 1, python })
     expect(result.pillow).toBeNull()
-    expect(result.note).toMatch(/could not be started/)
+    expect(result.ours.imagesPerSec).toBeGreaterThan(0)
+    expect(result.note).toContain(python)
   })
 
   it.skipIf(!hasPillow)('the Pillow baseline does the same work: same images, same order, nearly the same pixels', async () => {

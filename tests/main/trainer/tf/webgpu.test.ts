@@ -1,26 +1,27 @@
 import * as tf from '@tensorflow/tfjs'
-import { beforeAll, describe, expect, it } from 'vitest'
+import { describe, expect, it } from 'vitest'
 import { StudioError } from '@shared/errors'
 import { initBackend } from '../../../../src/main/trainer/tf/backends'
 import { webgpuAdapter } from '../../../../src/main/trainer/tf/webgpu'
 
 /**
- * WebGPU runs on whatever adapter Dawn finds here (on the GPU-less dev/CI box: Mesa llvmpipe via
- * OpenGL ES). If none works, the test checks that the reason is a clear sentence and says, once,
- * that webgpu itself could not be tested on this machine.
+ * WebGPU runs on whatever adapter Dawn finds here (on a machine without a GPU, Mesa's software
+ * driver if it is installed). Where none works, the comparison is reported as skipped, with the
+ * reason printed once, and a separate test checks that the reason is a clear sentence.
  */
 
-let unavailable: string | null = null
-
-beforeAll(async () => {
+async function probe(): Promise<unknown> {
   try {
     await initBackend('webgpu')
+    return null
   } catch (err) {
-    expect(err).toBeInstanceOf(StudioError)
-    unavailable = (err as StudioError).message
-    console.warn(`NOTE: webgpu could not be tested on this machine — ${unavailable}`)
+    return err
   }
-}, 120_000)
+}
+
+const failure = await probe()
+const unavailable = failure === null ? null : failure instanceof Error ? failure.message : String(failure)
+if (unavailable !== null) console.warn(`webgpu tests skipped: no usable WebGPU adapter here (${unavailable})`)
 
 function values(seed: number, n: number): Float32Array {
   const out = new Float32Array(n)
@@ -43,11 +44,13 @@ async function convAndGrads(backend: string): Promise<Float32Array[]> {
 }
 
 describe('webgpu', () => {
-  it('runs a conv2d and its gradients and matches cpu, or says clearly why it cannot', async () => {
-    if (unavailable !== null) {
-      expect(unavailable).toMatch(/^webgpu: \S.{10,}/)
-      return
-    }
+  it.runIf(unavailable !== null)('when it cannot start, says why in one clear sentence', () => {
+    expect(failure).toBeInstanceOf(StudioError)
+    expect(unavailable).toMatch(/^webgpu: \S.{10,}/)
+    expect(unavailable).not.toMatch(/\n\s+at /)
+  })
+
+  it.skipIf(unavailable !== null)('runs a conv2d and its gradients and matches cpu', async () => {
     const adapter = webgpuAdapter()
     expect(adapter).not.toBeNull()
     expect(adapter!.name.length).toBeGreaterThan(0)

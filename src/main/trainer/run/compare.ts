@@ -1,7 +1,7 @@
 import { StudioError } from '@shared/errors'
 import type { CompareResult } from '@shared/contract'
 import type { MetricRecord, RunJson, SampleSnapshot } from '@shared/runs'
-import { listSamples, readMetrics, readRun, summarizeRun } from '../trainer/run/runs'
+import { listSamples, readMetrics, readRun, summarizeRun } from './runs'
 
 /**
  * Comparing 2 to 6 runs: the settings that differ (flattened to dotted keys), their metrics for an

@@ -3,9 +3,9 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import * as tf from '@tensorflow/tfjs'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { compareRuns, configDiff, flattenConfig, nearestSample, thinMetrics } from '../../../src/main/generate/compare'
-import type { MetricRecord } from '../../../src/shared/runs'
-import { makeTinyRun, type TinyRun } from './fixture'
+import { compareRuns, configDiff, flattenConfig, nearestSample, thinMetrics } from '../../../../src/main/trainer/run/compare'
+import type { MetricRecord } from '../../../../src/shared/runs'
+import { makeTinyRun, type TinyRun } from '../../generate/fixture'
 
 let root: string
 let a: TinyRun
