@@ -29,7 +29,7 @@ const rawIpc = {
 export default tseslint.config(
   {
     // src/wasm is AssemblyScript (its own types and decorators); its compiler checks it (npm run build:wasm).
-    ignores: ['out/**', 'dist/**', 'node_modules/**', 'coverage/**', 'scripts/bench/*.py', '**/*.d.ts.map', '.tmp/**', '.tmp-*.ts', 'src/wasm/**']
+    ignores: ['out/**', 'dist/**', 'node_modules/**', 'coverage/**', 'tools/bench/*.py', '**/*.d.ts.map', '.tmp/**', '.tmp-*.ts', 'src/wasm/**']
   },
   js.configs.recommended,
   ...tseslint.configs.strict,

@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """PyTorch twin of GAN Studio's training step, for `npm run bench -- --torch`.
 
-Same networks as src/main/trainer/model/networks.ts (DCGAN: dense -> 4x4, then 4x4 stride-2
+Same networks as src/main/trainer/model/families/dcgan (DCGAN: dense -> 4x4, then 4x4 stride-2
 transposed convs with a per-pixel channel norm and ReLU, tanh to RGB; the discriminator is 4x4
 stride-2 convs with LeakyReLU 0.2 down to 4x4 and a dense logit), the same non-saturating losses,
 Adam (lr 2e-4, betas 0.5/0.999, eps 1e-8) for G and D, the same EMA of G, and the same step
@@ -102,7 +102,7 @@ def main() -> int:
             return self.out(x.flatten(1)).view(-1)
 
     def init(module):
-        # Same scheme as networks.ts: N(0, 0.02) weights, zero biases.
+        # Same scheme as the family params (model/params.ts): N(0, 0.02) weights, zero biases.
         for name, p in module.named_parameters():
             if name.endswith("weight"):
                 torch.nn.init.normal_(p, 0.0, 0.02)

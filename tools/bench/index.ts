@@ -4,17 +4,17 @@ import { fileURLToPath } from 'node:url'
 import { parseArgs } from 'node:util'
 import { BACKEND_NAMES, type BackendName } from '@shared/config'
 import { toErrorShape } from '@shared/errors'
-import { writeJsonAtomic } from '../util/fs'
-import { APP_VERSION } from '../util/version'
-import { probeBackends } from '../trainer/tf/backends'
-import { availableCores } from '../trainer/tf/wasm'
+import { writeJsonAtomic } from '../../src/main/util/fs'
+import { APP_VERSION } from '../../src/main/util/version'
+import { probeBackends } from '../../src/main/trainer/tf/backends'
+import { availableCores } from '../../src/main/trainer/tf/wasm'
 import { runImportBench, type ImportBenchResult } from './import'
 import { runRssCase, runTorch, runTrainCase, type RssResult, type TorchResult, type TrainCase, type TrainResult } from './train-bench'
 
 /**
- * `npm run bench` — how fast GAN Studio trains and imports on this machine (issue 5).
+ * `npm run bench` — how fast GAN Studio trains and imports on this machine.
  *
- *   node out/main/bench.js [--torch] [--json <file>] [--resolutions 32,64] [--backends wasm,webgpu]
+ *   tsx tools/bench/index.ts [--torch] [--json <file>] [--resolutions 32,64] [--backends wasm,webgpu]
  *                          [--batch 32] [--steps N] [--seconds S] [--threads N] [--rss-steps N]
  *                          [--skip-import] [--import-count N] [--python <path>]
  *
@@ -22,7 +22,7 @@ import { runRssCase, runTorch, runTrainCase, type RssResult, type TorchResult, t
  */
 
 const USAGE = `Usage: npm run bench -- [options]
-  --torch              also train the PyTorch twin (scripts/bench/torch_dcgan.py) and print our/PyTorch ratios
+  --torch              also train the PyTorch twin (tools/bench/torch_dcgan.py) and print our/PyTorch ratios
   --json <file>        write every figure as JSON to <file>
   --resolutions <list> image sizes to train at (default 32,64)
   --backends <list>    backends to time (default: every one that works here, except cpu)

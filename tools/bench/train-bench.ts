@@ -1,37 +1,52 @@
 import { spawn } from 'node:child_process'
 import { existsSync } from 'node:fs'
-import { dirname, join, resolve } from 'node:path'
+import { dirname, join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import * as tf from '@tensorflow/tfjs'
-import { RunConfigSchema, type BackendName } from '@shared/config'
-import { Gan, ganOptionsFromConfig } from '../trainer/model/gan'
-import { describeActiveBackend, initBackend } from '../trainer/tf/backends'
-import { collectGarbage, GC_EVERY_STEPS } from '../trainer/tf/memory'
+import { RunConfigSchema, type BackendName, type ModelArch, type RunConfig } from '@shared/config'
+import type { GanRunner, StepScalars } from '../../src/main/trainer/model/runner'
+import { BatchSource, makeRunner } from '../../src/main/trainer/train'
+import { describeActiveBackend, initBackend } from '../../src/main/trainer/tf/backends'
+import { collectGarbage, GC_EVERY_STEPS } from '../../src/main/trainer/tf/memory'
 
 /**
- * Training-speed bench (issue 5): the project's own `Gan.trainStep` (one G step, then one D
- * step on the same generated batch) at the default model size, with random "real" images (the
- * data pipeline is not part of the step). Every case runs in its own process (index.ts) so peak
- * RSS belongs to that case and backends do not share state.
+ * Training-speed bench: the project's own step through the trainer's runner (`makeRunner`: the
+ * data-parallel worker threads on wasm where the machine has the cores, else this thread), fed
+ * by the trainer's `BatchSource` from a uint8 image cache, with losses read back every
+ * `logEvery` steps and a full GC every GC_EVERY_STEPS steps, as `trainRun` does. Every case runs
+ * in its own process (index.ts) so peak RSS belongs to that case and backends share no state.
  */
+
+export interface ModelShape {
+  arch: ModelArch
+  gChannels: number
+  dChannels: number
+  latentDim: number
+}
 
 export interface TrainCase {
   backend: BackendName
   resolution: number
   batch: number
+  /** Family and widths (default: the config's defaults). */
+  model?: Partial<ModelShape>
   /** Measure at least this many steps… */
   minSteps: number
   /** …and at least this long. */
   minSeconds: number
   warmupSteps: number
-  /** wasm XNNPACK threads (default: every core). */
+  /** wasm threads: the data-parallel workers' count (default: what the trainer picks). */
   threads?: number
+  /** Called when the timed window starts and ends (the parent samples the machine's load then). */
+  onWindow?: (edge: 'start' | 'end') => void
 }
 
 export interface TrainResult {
   backend: BackendName
-  /** e.g. "wasm (SIMD, 2 threads)" or the WebGPU adapter. */
+  /** e.g. "wasm (SIMD, 2 threads), 2 worker threads" or the WebGPU adapter. */
   detail: string
+  arch: ModelArch
+  model: ModelShape
   resolution: number
   batch: number
   steps: number
@@ -62,44 +77,89 @@ export interface RssResult {
 }
 
 const MiB = 1024 * 1024
+/** Images in the bench's stand-in dataset cache. */
+const CACHE_IMAGES = 256
 
-function benchConfig(resolution: number, batch: number) {
-  // The defaults a user gets, at this resolution and batch; no augmentation beyond the default.
-  return RunConfigSchema.parse({ source: '/bench', preprocess: { resolution }, batchSize: batch })
+/** The defaults a user gets at this resolution and batch, with the family and widths asked for. */
+export function benchConfig(c: Pick<TrainCase, 'backend' | 'resolution' | 'batch' | 'model'>): RunConfig {
+  return RunConfigSchema.parse({ source: '/bench', preprocess: { resolution: c.resolution }, batchSize: c.batch, backend: c.backend, model: c.model ?? {} })
 }
 
-async function setUp(c: { backend: BackendName; resolution: number; batch: number; threads?: number }) {
+/** A deterministic uint8 NHWC cache of smooth colour fields, standing in for an imported dataset. */
+export function benchPixels(count: number, resolution: number): Uint8Array {
+  const out = new Uint8Array(count * resolution * resolution * 3)
+  for (let i = 0, o = 0; i < count; i++)
+    for (let y = 0; y < resolution; y++)
+      for (let x = 0; x < resolution; x++)
+        for (let c = 0; c < 3; c++) out[o++] = 128 + 127 * Math.sin((x + 1) * (c + 1) * 0.37 + y * 0.21 * (i % 7) + i)
+  return out
+}
+
+export interface Stepper {
+  runner: GanRunner
+  config: RunConfig
+  /** One trainer step; reads the losses back when `read` (as the trainer does every logEvery steps). */
+  step(read: boolean): Promise<void>
+  readonly steps: number
+  dispose(): Promise<void>
+}
+
+/** Sets up the backend, the runner and the batch source for a case. */
+export async function setUp(c: TrainCase, log: (m: string) => void = () => undefined): Promise<Stepper> {
   await initBackend(c.backend, { wasmThreads: c.threads })
-  const gan = new Gan(ganOptionsFromConfig(benchConfig(c.resolution, c.batch)))
-  const real = tf.tidy(() => tf.randomUniform([c.batch, c.resolution, c.resolution, 3], -1, 1, 'float32', 5)) as tf.Tensor4D
+  const config = benchConfig(c)
+  const runner = await makeRunner(config, c.backend, c.threads, log)
+  const batches = new BatchSource(benchPixels(CACHE_IMAGES, c.resolution), CACHE_IMAGES, c.resolution, config.seed, config.augment.xflip)
   let steps = 0
-  /**
-   * One step as the trainer runs it: losses read back only every few steps, and a full GC every
-   * GC_EVERY_STEPS (memory.ts explains why).
-   */
-  const step = async (read: boolean) => {
-    const out = gan.trainStep(real)
-    if (read) await out.gLoss.data()
-    tf.dispose([out.gLoss, out.dLoss, out.dReal, out.dFake, ...(out.r1 ? [out.r1] : [])])
-    if (++steps % GC_EVERY_STEPS === 0) collectGarbage()
+  let imagesSeen = 0
+  let pending: StepScalars[] = []
+  const stepper: Stepper = {
+    runner,
+    config,
+    get steps() {
+      return steps
+    },
+    async step(read: boolean) {
+      batches.fill(runner.realBuffer(c.batch), c.batch, imagesSeen, runner.rng)
+      pending.push(await runner.step(c.batch))
+      imagesSeen += c.batch
+      if (read) {
+        for (const s of pending) {
+          if (typeof s.gLoss === 'number') continue
+          await (s.gLoss as tf.Scalar).data()
+          tf.dispose([s.gLoss, s.dLoss, s.dReal, s.dFake, ...(s.r1 ? [s.r1 as tf.Scalar] : [])] as tf.Tensor[])
+        }
+        pending = []
+      }
+      if (++steps % GC_EVERY_STEPS === 0) collectGarbage()
+    },
+    async dispose() {
+      for (const s of pending) if (typeof s.gLoss !== 'number') tf.dispose([s.gLoss, s.dLoss, s.dReal, s.dFake, ...(s.r1 ? [s.r1] : [])] as tf.Tensor[])
+      await runner.dispose()
+    }
   }
-  return { gan, real, step }
+  return stepper
 }
 
-const READ_EVERY = 10
+function shapeOf(config: RunConfig): ModelShape {
+  const { arch, gChannels, dChannels, latentDim } = config.model
+  return { arch, gChannels, dChannels, latentDim }
+}
 
 export async function runTrainCase(c: TrainCase): Promise<TrainResult> {
-  const { gan, real, step } = await setUp(c)
+  const s = await setUp(c)
+  const readEvery = s.config.logEvery
   try {
     const first0 = performance.now()
-    await step(true)
+    await s.step(true)
     const firstStepMs = performance.now() - first0
     // A backend that needs many seconds a step (software WebGPU: ~1 min at 64 px) gets no more
     // warm-up, and its measurement stops after one step once it has run past three times the
     // time asked for (two steps if the first was quicker than that).
     const slow = firstStepMs > c.minSeconds * 1000
-    for (let i = 1; i < (slow ? 1 : c.warmupSteps); i++) await step(true)
+    for (let i = 1; i < (slow ? 1 : c.warmupSteps); i++) await s.step(true)
     const tensorsBefore = tf.memory().numTensors
+    c.onWindow?.('start')
     const cpu0 = process.cpuUsage()
     const t0 = performance.now()
     let steps = 0
@@ -107,15 +167,18 @@ export async function runTrainCase(c: TrainCase): Promise<TrainResult> {
     const enough = () => elapsed() > 3 * c.minSeconds * 1000 && steps >= (firstStepMs > 3 * c.minSeconds * 1000 ? 1 : 2)
     while ((steps < c.minSteps || elapsed() < c.minSeconds * 1000) && !enough()) {
       steps++
-      await step(steps % READ_EVERY === 0)
+      await s.step(steps % readEvery === 0)
     }
-    await step(true) // drain the device queue before the clock stops
+    await s.step(true) // drain the device queue before the clock stops
     steps++
     const ms = performance.now() - t0
     const cpu = process.cpuUsage(cpu0)
+    c.onWindow?.('end')
     return {
       backend: c.backend,
-      detail: describeActiveBackend(),
+      detail: `${describeActiveBackend()}, ${s.runner.describe()}`,
+      arch: s.config.model.arch,
+      model: shapeOf(s.config),
       resolution: c.resolution,
       batch: c.batch,
       steps,
@@ -127,33 +190,33 @@ export async function runTrainCase(c: TrainCase): Promise<TrainResult> {
       firstStepMs
     }
   } finally {
-    gan.dispose()
-    real.dispose()
+    await s.dispose()
   }
 }
 
 /** A long run sampling RSS and live tensors, for "memory stays flat over thousands of steps". */
 export async function runRssCase(c: TrainCase & { steps: number; onSample?: (s: RssResult['samples'][number]) => void }): Promise<RssResult> {
-  const { gan, real, step } = await setUp(c)
+  const s = await setUp(c)
+  const readEvery = s.config.logEvery
   try {
     const every = Math.max(1, Math.floor(c.steps / 40))
     const warmAt = Math.max(every, Math.floor(c.steps / 10))
     const samples: RssResult['samples'] = []
     let tensorsWarm = 0
-    for (let s = 1; s <= c.steps; s++) {
-      await step(s % READ_EVERY === 0 || s % every === 0)
-      if (s % every === 0 || s === c.steps) {
-        const sample = { step: s, rssMiB: process.memoryUsage().rss / MiB, tensors: tf.memory().numTensors }
+    for (let k = 1; k <= c.steps; k++) {
+      await s.step(k % readEvery === 0 || k % every === 0)
+      if (k % every === 0 || k === c.steps) {
+        const sample = { step: k, rssMiB: process.memoryUsage().rss / MiB, tensors: tf.memory().numTensors }
         samples.push(sample)
         c.onSample?.(sample)
       }
-      if (s === warmAt) tensorsWarm = tf.memory().numTensors
+      if (k === warmAt) tensorsWarm = tf.memory().numTensors
     }
     const warm = samples.find((x) => x.step >= warmAt) ?? samples[0]!
     const end = samples.at(-1)!
     return {
       backend: c.backend,
-      detail: describeActiveBackend(),
+      detail: `${describeActiveBackend()}, ${s.runner.describe()}`,
       resolution: c.resolution,
       steps: c.steps,
       rssWarmMiB: warm.rssMiB,
@@ -164,8 +227,7 @@ export async function runRssCase(c: TrainCase & { steps: number; onSample?: (s: 
       samples
     }
   } finally {
-    gan.dispose()
-    real.dispose()
+    await s.dispose()
   }
 }
 
@@ -181,15 +243,10 @@ export interface TorchResult {
   peakRssMiB: number
 }
 
-/** scripts/bench/torch_dcgan.py, from the built out/main/ or from src/main/bench/. */
+/** The PyTorch twin, beside this file. */
 export function torchScript(): string | null {
-  let dir = dirname(fileURLToPath(import.meta.url))
-  for (let i = 0; i < 5; i++) {
-    const candidate = join(dir, 'scripts', 'bench', 'torch_dcgan.py')
-    if (existsSync(candidate)) return candidate
-    dir = resolve(dir, '..')
-  }
-  return null
+  const file = join(dirname(fileURLToPath(import.meta.url)), 'torch_dcgan.py')
+  return existsSync(file) ? file : null
 }
 
 export function defaultPython(): string {
@@ -210,7 +267,7 @@ export async function runTorch(opts: {
   threads: number
 }): Promise<{ results: TorchResult[] } | { error: string }> {
   const script = torchScript()
-  if (!script) return { error: 'scripts/bench/torch_dcgan.py was not found next to this build' }
+  if (!script) return { error: 'torch_dcgan.py was not found beside the bench' }
   const python = opts.python ?? defaultPython()
   const args = [
     script,
