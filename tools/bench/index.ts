@@ -1,122 +1,23 @@
 import { fork } from 'node:child_process'
-import { cpus, totalmem } from 'node:os'
 import { fileURLToPath } from 'node:url'
-import { parseArgs } from 'node:util'
-import { BACKEND_NAMES, type BackendName } from '@shared/config'
+import type { BackendName } from '@shared/config'
 import { toErrorShape } from '@shared/errors'
 import { writeJsonAtomic } from '../../src/main/util/fs'
 import { APP_VERSION } from '../../src/main/util/version'
 import { probeBackends } from '../../src/main/trainer/tf/backends'
 import { availableCores } from '../../src/main/trainer/tf/wasm'
+import { machineInfo } from './load'
+import { parseOptions, usage, UsageError, WIDTH_SHAPES, type Options } from './args'
 import { runImportBench, type ImportBenchResult } from './import'
-import { runRssCase, runTorch, runTrainCase, type RssResult, type TorchResult, type TrainCase, type TrainResult } from './train-bench'
+import { runTorchRounds } from './rounds'
+import { measureWindow, runRssCase, runTrainCase, describeStepper, warmUp, type RssResult, type TrainCase, type TrainResult } from './train-bench'
+import type { EngineMessage } from './engines'
 
 /**
- * `npm run bench` — how fast GAN Studio trains and imports on this machine.
- *
- *   tsx tools/bench/index.ts [--torch] [--json <file>] [--resolutions 32,64] [--backends wasm,webgpu]
- *                          [--batch 32] [--steps N] [--seconds S] [--threads N] [--rss-steps N]
- *                          [--skip-import] [--import-count N] [--python <path>]
- *
- * Each training case runs in a child process of its own (peak RSS per case, no shared state).
+ * `npm run bench` — how fast GAN Studio trains and imports on this machine, beside PyTorch
+ * (`--torch`), where a step's time goes (`--profile`), and what equal minutes buy (`--quality`).
+ * `--help` lists the options. Every training case runs in a child process of its own.
  */
-
-const USAGE = `Usage: npm run bench -- [options]
-  --torch              also train the PyTorch twin (tools/bench/torch_dcgan.py) and print our/PyTorch ratios
-  --json <file>        write every figure as JSON to <file>
-  --resolutions <list> image sizes to train at (default 32,64)
-  --backends <list>    backends to time (default: every one that works here, except cpu)
-  --batch <n>          batch size (default 32)
-  --steps <n>          timed steps per case, at least (default 5)
-  --seconds <s>        timed seconds per case, at least (default 8)
-  --threads <n>        wasm and PyTorch threads (default: every core, ${availableCores()} here)
-  --rss-steps <n>      steps of the memory run at 32 px on the fastest backend (default 300; 0 skips it)
-  --skip-import        skip the dataset import bench (decode + resize 1,000 JPEGs, beside Pillow)
-  --import-count <n>   JPEGs in the import bench (default 1000)
-  --python <path>      python3 with torch and Pillow (default /usr/bin/python3)`
-
-class UsageError extends Error {}
-
-interface Options {
-  torch: boolean
-  json: string | null
-  resolutions: number[]
-  backends: BackendName[] | null
-  batch: number
-  steps: number
-  seconds: number
-  threads: number
-  rssSteps: number
-  import: boolean
-  importCount: number
-  python: string | undefined
-}
-
-function int(name: string, value: string | undefined, fallback: number, min: number, max: number): number {
-  if (value === undefined) return fallback
-  const n = Number(value)
-  if (!Number.isInteger(n) || n < min || n > max) throw new UsageError(`--${name} must be a whole number from ${min} to ${max}, got "${value}"`)
-  return n
-}
-
-function parseOptions(argv: string[]): Options | 'help' {
-  let parsed
-  try {
-    parsed = parseArgs({
-      args: argv,
-      strict: true,
-      allowPositionals: false,
-      options: {
-        torch: { type: 'boolean' },
-        json: { type: 'string' },
-        resolutions: { type: 'string' },
-        backends: { type: 'string' },
-        batch: { type: 'string' },
-        steps: { type: 'string' },
-        seconds: { type: 'string' },
-        threads: { type: 'string' },
-        'rss-steps': { type: 'string' },
-        'skip-import': { type: 'boolean' },
-        'import-count': { type: 'string' },
-        python: { type: 'string' },
-        help: { type: 'boolean', short: 'h' }
-      }
-    })
-  } catch (err) {
-    throw new UsageError((err as Error).message.split('\n')[0]!.replace(/\. To specify a positional argument.*$/, ''))
-  }
-  const v = parsed.values
-  if (v.help) return 'help'
-  const resolutions = (v.resolutions ?? '32,64').split(',').map((r) => {
-    const n = Number(r.trim())
-    if (![32, 64, 128, 256].includes(n)) throw new UsageError(`--resolutions: ${r} is not one of 32, 64, 128, 256`)
-    return n
-  })
-  let backends: BackendName[] | null = null
-  if (v.backends !== undefined) {
-    backends = v.backends.split(',').map((b) => {
-      const name = b.trim() as BackendName
-      if (!BACKEND_NAMES.includes(name)) throw new UsageError(`--backends: ${b} is not one of ${BACKEND_NAMES.join(', ')}`)
-      return name
-    })
-  }
-  const seconds = v.seconds === undefined ? 8 : Number(v.seconds)
-  if (!Number.isFinite(seconds) || seconds < 0 || seconds > 3600) throw new UsageError(`--seconds must be from 0 to 3600, got "${v.seconds}"`)
-  return {
-    torch: v.torch ?? false,
-    json: v.json ?? null,
-    resolutions,
-    backends,
-    batch: int('batch', v.batch, 32, 1, 256),
-    steps: int('steps', v.steps, 5, 1, 100_000),
-    seconds,
-    threads: int('threads', v.threads, availableCores(), 1, 64),
-    rssSteps: int('rss-steps', v['rss-steps'], 300, 0, 1_000_000),
-    import: !v['skip-import'],
-    importCount: int('import-count', v['import-count'], 1000, 1, 100_000),
-    python: v.python
-  }
-}
 
 // ——— child processes ———
 
@@ -169,33 +70,21 @@ const f1 = (n: number) => (n >= 100 ? n.toFixed(0) : n.toFixed(1))
 const pad = (s: string, n: number) => s.padEnd(n)
 const lpad = (s: string, n: number) => s.padStart(n)
 
-function printTrainTable(results: TrainResult[], torch: TorchResult[]): void {
-  const rows: string[][] = [['engine', 'px', 'img/s', 'ms/step', 'CPU ms/step', 'peak RSS', 'vs PyTorch']]
-  for (const r of results) {
-    const t = torch.find((x) => x.resolution === r.resolution)
+function printTrainTable(results: TrainResult[]): void {
+  const rows: string[][] = [['model', 'engine', 'px', 'img/s', 'ms/step', 'CPU ms/step', 'peak RSS']]
+  for (const r of results)
     rows.push([
+      `${r.arch} G${r.model.gChannels} D${r.model.dChannels} z${r.model.latentDim}`,
       r.detail,
       String(r.resolution),
       f1(r.imagesPerSec),
       r.msPerStep.toFixed(0),
       r.cpuMsPerStep.toFixed(0),
-      `${r.peakRssMiB.toFixed(0)} MiB`,
-      t ? `${(r.imagesPerSec / t.imagesPerSec).toFixed(2)}×` : ''
-    ])
-  }
-  for (const t of torch)
-    rows.push([
-      `PyTorch ${t.torch} CPU (${t.threads} thread${t.threads === 1 ? '' : 's'})`,
-      String(t.resolution),
-      f1(t.imagesPerSec),
-      t.msPerStep.toFixed(0),
-      t.cpuMsPerStep.toFixed(0),
-      `${t.peakRssMiB.toFixed(0)} MiB`,
-      '1.00×'
+      `${r.peakRssMiB.toFixed(0)} MiB`
     ])
   const widths = rows[0]!.map((_, i) => Math.max(...rows.map((r) => r[i]!.length)))
   for (const [i, row] of rows.entries()) {
-    process.stdout.write(row.map((c, j) => (j === 0 ? pad(c, widths[j]!) : lpad(c, widths[j]!))).join('  ') + '\n')
+    process.stdout.write(row.map((c, j) => (j < 2 ? pad(c, widths[j]!) : lpad(c, widths[j]!))).join('  ') + '\n')
     if (i === 0) process.stdout.write(widths.map((w) => '─'.repeat(w)).join('  ') + '\n')
   }
 }
@@ -207,21 +96,49 @@ interface BenchReport {
   settings: Omit<Options, 'json' | 'python'>
   backends: { name: BackendName; available: boolean; reason: string | null }[]
   training: TrainResult[]
-  trainingErrors: { backend: BackendName; resolution: number; error: string }[]
-  torch: TorchResult[] | { error: string } | null
-  /** our images/s ÷ PyTorch's, per resolution, for the fastest of our CPU backends. */
-  ratios: { resolution: number; backend: BackendName; detail: string; ours: number; pytorch: number; ratio: number }[]
+  trainingErrors: { backend: BackendName; case: string; error: string }[]
   memory: RssResult | { error: string } | null
   import: ImportBenchResult | { error: string } | null
 }
 
-const CPU_BACKENDS: readonly BackendName[] = ['wasm', 'cpu', 'tensorflow']
+/** `--engine <case>`: one of `--torch`'s engines; waits for `measure` messages (engines.ts). */
+async function engineMain(json: string): Promise<void> {
+  const c = JSON.parse(json) as TrainCase
+  const send = (m: EngineMessage) => process.send?.(m)
+  try {
+    const { stepper, firstStepMs } = await warmUp(c)
+    send({ type: 'ready', detail: describeStepper(stepper) })
+    let busy = Promise.resolve()
+    process.on('message', (m: { type: string; seconds: number; minSteps: number }) => {
+      if (m.type !== 'measure') return
+      busy = busy.then(async () => {
+        try {
+          const result = await measureWindow(stepper, c.batch, m.seconds, m.minSteps, firstStepMs, () => send({ type: 'start' }))
+          send({ type: 'result', result })
+        } catch (err) {
+          send({ type: 'error', error: toErrorShape(err).message })
+        }
+      })
+    })
+    process.on('disconnect', () => process.exit(0))
+  } catch (err) {
+    send({ type: 'error', error: toErrorShape(err).message })
+    process.exit(1)
+  }
+}
+
+function caseLabel(c: { arch: string; resolution: number; widths: string }): string {
+  return `${c.arch} ${c.resolution} px, ${c.widths} widths`
+}
 
 async function main(argv: string[]): Promise<number> {
-  const childIndex = argv.indexOf('--child')
-  if (childIndex >= 0) {
-    await childMain(argv[childIndex + 1] ?? '{}')
+  if (argv[0] === '--child') {
+    await childMain(argv[1] ?? '{}')
     return 0
+  }
+  if (argv[0] === '--engine') {
+    await engineMain(argv[1] ?? '{}')
+    return -1
   }
   let opts: Options | 'help'
   try {
@@ -234,17 +151,16 @@ async function main(argv: string[]): Promise<number> {
     throw err
   }
   if (opts === 'help') {
-    process.stdout.write(USAGE + '\n')
+    process.stdout.write(usage(availableCores()) + '\n')
     return 0
   }
-
-  const machine = {
-    cpu: cpus()[0]?.model ?? 'unknown',
-    cores: availableCores(),
-    memoryGiB: Math.round(totalmem() / 2 ** 30),
-    platform: `${process.platform}-${process.arch}`,
-    node: process.versions.node
+  if (opts.mode === 'torch') return runTorchRounds(opts, fileURLToPath(import.meta.url))
+  if (opts.mode !== 'speed') {
+    process.stderr.write(`bench: --${opts.mode} is not available in this version\n`)
+    return 2
   }
+
+  const machine = machineInfo()
   process.stdout.write(`GAN Studio ${APP_VERSION} bench — ${machine.cpu}, ${machine.cores} cores, ${machine.memoryGiB} GiB, Node ${machine.node}\n`)
   const { json: jsonFile, python, ...settings } = opts
   const report: BenchReport = {
@@ -255,8 +171,6 @@ async function main(argv: string[]): Promise<number> {
     backends: [],
     training: [],
     trainingErrors: [],
-    torch: null,
-    ratios: [],
     memory: null,
     import: null
   }
@@ -267,60 +181,26 @@ async function main(argv: string[]): Promise<number> {
   for (const s of statuses) if (!s.available) process.stdout.write(`  not timed: ${s.reason}\n`)
   const backends = opts.backends ?? statuses.filter((s) => s.available && s.name !== 'cpu').map((s) => s.name)
 
-  process.stdout.write(`\nTraining: DCGAN (the default model), batch ${opts.batch}, one generator + one discriminator step\n`)
-  for (const resolution of opts.resolutions) {
-    for (const backend of backends) {
-      process.stdout.write(`  ${backend} at ${resolution} px…\n`)
-      const reply = await runChild({
-        kind: 'train',
-        case: { backend, resolution, batch: opts.batch, minSteps: opts.steps, minSeconds: opts.seconds, warmupSteps: 2, threads: opts.threads }
-      })
-      if (reply.ok) report.training.push(reply.result as TrainResult)
-      else {
-        report.trainingErrors.push({ backend, resolution, error: reply.error })
-        process.stdout.write(`    failed: ${reply.error}\n`)
-      }
-    }
-  }
-
-  let torch: TorchResult[] = []
-  if (opts.torch) {
-    process.stdout.write(`  PyTorch (${opts.threads} threads)…\n`)
-    const res = await runTorch({
-      python,
-      resolutions: opts.resolutions,
-      batch: opts.batch,
-      minSteps: opts.steps,
-      minSeconds: opts.seconds,
-      warmupSteps: 2,
-      threads: opts.threads
-    })
-    if ('error' in res) {
-      report.torch = res
-      process.stdout.write(`    PyTorch not timed: ${res.error}\n`)
-    } else torch = report.torch = res.results
-  }
+  process.stdout.write(`\nTraining, batch ${opts.batch}: the trainer's step (generator and discriminator) through its runner\n`)
+  const threads = opts.threads ?? undefined
+  for (const arch of opts.families)
+    for (const widths of opts.widths)
+      for (const resolution of opts.resolutions)
+        for (const backend of backends) {
+          const label = caseLabel({ arch, resolution, widths })
+          process.stdout.write(`  ${label} on ${backend}…\n`)
+          const reply = await runChild({
+            kind: 'train',
+            case: { backend, resolution, batch: opts.batch, model: { arch, ...WIDTH_SHAPES[widths] }, minSteps: opts.steps, minSeconds: opts.seconds, warmupSteps: 2, threads }
+          })
+          if (reply.ok) report.training.push(reply.result as TrainResult)
+          else {
+            report.trainingErrors.push({ backend, case: label, error: reply.error })
+            process.stdout.write(`    failed: ${reply.error}\n`)
+          }
+        }
   process.stdout.write('\n')
-  printTrainTable(report.training, torch)
-
-  for (const t of torch) {
-    const best = report.training
-      .filter((r) => r.resolution === t.resolution && CPU_BACKENDS.includes(r.backend))
-      .sort((a, b) => b.imagesPerSec - a.imagesPerSec)[0]
-    if (best)
-      report.ratios.push({
-        resolution: t.resolution,
-        backend: best.backend,
-        detail: best.detail,
-        ours: best.imagesPerSec,
-        pytorch: t.imagesPerSec,
-        ratio: best.imagesPerSec / t.imagesPerSec
-      })
-  }
-  if (report.ratios.length) {
-    process.stdout.write('\nOurs ÷ PyTorch (best CPU backend, images/s):\n')
-    for (const r of report.ratios) process.stdout.write(`  ${r.resolution} px: ${r.ratio.toFixed(2)}× (${f1(r.ours)} vs ${f1(r.pytorch)} img/s, ${r.detail})\n`)
-  }
+  printTrainTable(report.training)
 
   if (opts.rssSteps > 0) {
     const fastest = report.training.filter((r) => r.resolution === 32 || opts.resolutions.length === 1).sort((a, b) => b.imagesPerSec - a.imagesPerSec)[0]
@@ -330,7 +210,7 @@ async function main(argv: string[]): Promise<number> {
       process.stdout.write(`\nMemory: ${opts.rssSteps} steps on ${backend} at ${resolution} px\n`)
       const reply = await runChild({
         kind: 'rss',
-        case: { backend, resolution, batch: opts.batch, minSteps: 0, minSeconds: 0, warmupSteps: 0, threads: opts.threads, steps: opts.rssSteps }
+        case: { backend, resolution, batch: opts.batch, minSteps: 0, minSeconds: 0, warmupSteps: 0, threads, steps: opts.rssSteps }
       })
       if (reply.ok) {
         const m = (report.memory = reply.result as RssResult)
@@ -367,7 +247,7 @@ async function main(argv: string[]): Promise<number> {
 
 main(process.argv.slice(2)).then(
   (code) => {
-    if (!process.argv.includes('--child')) process.exit(code)
+    if (code >= 0 && !process.argv.includes('--child')) process.exit(code)
   },
   (err: unknown) => {
     process.stderr.write(`bench: ${toErrorShape(err).message}\n`)

@@ -1,7 +1,3 @@
-import { spawn } from 'node:child_process'
-import { existsSync } from 'node:fs'
-import { dirname, join } from 'node:path'
-import { fileURLToPath } from 'node:url'
 import * as tf from '@tensorflow/tfjs'
 import { RunConfigSchema, type BackendName, type ModelArch, type RunConfig } from '@shared/config'
 import type { GanRunner, StepScalars } from '../../src/main/trainer/model/runner'
@@ -37,8 +33,6 @@ export interface TrainCase {
   warmupSteps: number
   /** wasm threads: the data-parallel workers' count (default: what the trainer picks). */
   threads?: number
-  /** Called when the timed window starts and ends (the parent samples the machine's load then). */
-  onWindow?: (edge: 'start' | 'end') => void
 }
 
 export interface TrainResult {
@@ -141,52 +135,85 @@ export async function setUp(c: TrainCase, log: (m: string) => void = () => undef
   return stepper
 }
 
-function shapeOf(config: RunConfig): ModelShape {
+export function shapeOf(config: RunConfig): ModelShape {
   const { arch, gChannels, dChannels, latentDim } = config.model
   return { arch, gChannels, dChannels, latentDim }
 }
 
-export async function runTrainCase(c: TrainCase): Promise<TrainResult> {
-  const s = await setUp(c)
+export interface WindowResult {
+  steps: number
+  seconds: number
+  msPerStep: number
+  imagesPerSec: number
+  /** CPU time of the whole process (all threads) per step: steadier than wall time on a busy machine. */
+  cpuMsPerStep: number
+  tensorGrowth: number
+}
+
+/**
+ * Times steps for at least `minSeconds` and `minSteps`. A backend that needs many seconds a step
+ * (software WebGPU: ~1 min at 64 px) stops after one step once it has run past three times the
+ * time asked for (two steps if its first step was quicker than that).
+ */
+export async function measureWindow(s: Stepper, batch: number, minSeconds: number, minSteps: number, firstStepMs = 0, onStart?: () => void): Promise<WindowResult> {
   const readEvery = s.config.logEvery
-  try {
-    const first0 = performance.now()
-    await s.step(true)
-    const firstStepMs = performance.now() - first0
-    // A backend that needs many seconds a step (software WebGPU: ~1 min at 64 px) gets no more
-    // warm-up, and its measurement stops after one step once it has run past three times the
-    // time asked for (two steps if the first was quicker than that).
-    const slow = firstStepMs > c.minSeconds * 1000
-    for (let i = 1; i < (slow ? 1 : c.warmupSteps); i++) await s.step(true)
-    const tensorsBefore = tf.memory().numTensors
-    c.onWindow?.('start')
-    const cpu0 = process.cpuUsage()
-    const t0 = performance.now()
-    let steps = 0
-    const elapsed = () => performance.now() - t0
-    const enough = () => elapsed() > 3 * c.minSeconds * 1000 && steps >= (firstStepMs > 3 * c.minSeconds * 1000 ? 1 : 2)
-    while ((steps < c.minSteps || elapsed() < c.minSeconds * 1000) && !enough()) {
-      steps++
-      await s.step(steps % readEvery === 0)
-    }
-    await s.step(true) // drain the device queue before the clock stops
+  const tensorsBefore = tf.memory().numTensors
+  onStart?.()
+  const cpu0 = process.cpuUsage()
+  const t0 = performance.now()
+  let steps = 0
+  const elapsed = () => performance.now() - t0
+  const enough = () => elapsed() > 3 * minSeconds * 1000 && steps >= (firstStepMs > 3 * minSeconds * 1000 ? 1 : 2)
+  while ((steps < minSteps || elapsed() < minSeconds * 1000) && !enough()) {
     steps++
-    const ms = performance.now() - t0
-    const cpu = process.cpuUsage(cpu0)
-    c.onWindow?.('end')
+    await s.step(steps % readEvery === 0)
+  }
+  await s.step(true) // drain the device queue before the clock stops
+  steps++
+  const ms = performance.now() - t0
+  const cpu = process.cpuUsage(cpu0)
+  return {
+    steps,
+    seconds: ms / 1000,
+    msPerStep: ms / steps,
+    imagesPerSec: (batch * steps) / (ms / 1000),
+    cpuMsPerStep: (cpu.user + cpu.system) / 1000 / steps,
+    tensorGrowth: tf.memory().numTensors - tensorsBefore
+  }
+}
+
+/** Set-up, the first step (timed on its own) and the warm-up steps. */
+export async function warmUp(c: TrainCase): Promise<{ stepper: Stepper; firstStepMs: number }> {
+  const s = await setUp(c)
+  const first0 = performance.now()
+  await s.step(true)
+  const firstStepMs = performance.now() - first0
+  const slow = firstStepMs > c.minSeconds * 1000
+  for (let i = 1; i < (slow ? 1 : c.warmupSteps); i++) await s.step(true)
+  return { stepper: s, firstStepMs }
+}
+
+export function describeStepper(s: Stepper): string {
+  return `${describeActiveBackend()}, ${s.runner.describe()}`
+}
+
+export async function runTrainCase(c: TrainCase): Promise<TrainResult> {
+  const { stepper: s, firstStepMs } = await warmUp(c)
+  try {
+    const w = await measureWindow(s, c.batch, c.minSeconds, c.minSteps, firstStepMs)
     return {
       backend: c.backend,
-      detail: `${describeActiveBackend()}, ${s.runner.describe()}`,
+      detail: describeStepper(s),
       arch: s.config.model.arch,
       model: shapeOf(s.config),
       resolution: c.resolution,
       batch: c.batch,
-      steps,
-      msPerStep: ms / steps,
-      imagesPerSec: (c.batch * steps) / (ms / 1000),
-      cpuMsPerStep: (cpu.user + cpu.system) / 1000 / steps,
+      steps: w.steps,
+      msPerStep: w.msPerStep,
+      imagesPerSec: w.imagesPerSec,
+      cpuMsPerStep: w.cpuMsPerStep,
       peakRssMiB: (process.resourceUsage().maxRSS * 1024) / MiB,
-      tensorGrowth: tf.memory().numTensors - tensorsBefore,
+      tensorGrowth: w.tensorGrowth,
       firstStepMs
     }
   } finally {
@@ -231,83 +258,3 @@ export async function runRssCase(c: TrainCase & { steps: number; onSample?: (s: 
   }
 }
 
-export interface TorchResult {
-  resolution: number
-  batch: number
-  steps: number
-  msPerStep: number
-  imagesPerSec: number
-  cpuMsPerStep: number
-  threads: number
-  torch: string
-  peakRssMiB: number
-}
-
-/** The PyTorch twin, beside this file. */
-export function torchScript(): string | null {
-  const file = join(dirname(fileURLToPath(import.meta.url)), 'torch_dcgan.py')
-  return existsSync(file) ? file : null
-}
-
-export function defaultPython(): string {
-  return process.env.PYTHON ?? (existsSync('/usr/bin/python3') ? '/usr/bin/python3' : 'python3')
-}
-
-/**
- * Runs the PyTorch twin of the step. Resolves to its results, or to `{ error }` with a sentence
- * (python or torch missing, script failed) — never throws for a missing PyTorch.
- */
-export async function runTorch(opts: {
-  python?: string
-  resolutions: number[]
-  batch: number
-  minSteps: number
-  minSeconds: number
-  warmupSteps: number
-  threads: number
-}): Promise<{ results: TorchResult[] } | { error: string }> {
-  const script = torchScript()
-  if (!script) return { error: 'torch_dcgan.py was not found beside the bench' }
-  const python = opts.python ?? defaultPython()
-  const args = [
-    script,
-    ...opts.resolutions.flatMap((r) => ['--resolution', String(r)]),
-    '--batch',
-    String(opts.batch),
-    '--steps',
-    String(opts.minSteps),
-    '--seconds',
-    String(opts.minSeconds),
-    '--warmup',
-    String(opts.warmupSteps),
-    '--threads',
-    String(opts.threads)
-  ]
-  return new Promise((resolvePromise) => {
-    let out = ''
-    let err = ''
-    let child
-    try {
-      child = spawn(python, args, { stdio: ['ignore', 'pipe', 'pipe'] })
-    } catch (e) {
-      resolvePromise({ error: `could not start ${python}: ${(e as Error).message}` })
-      return
-    }
-    child.stdout.on('data', (d: Buffer) => (out += d.toString()))
-    child.stderr.on('data', (d: Buffer) => (err += d.toString()))
-    child.on('error', (e) => resolvePromise({ error: `could not start ${python}: ${e.message}` }))
-    child.on('close', (code) => {
-      const lines = out
-        .split('\n')
-        .filter((l) => l.trim().startsWith('{'))
-        .map((l) => JSON.parse(l) as TorchResult & { error?: string })
-      const failed = lines.find((l) => l.error)
-      if (failed) return resolvePromise({ error: failed.error! })
-      if (code !== 0 || lines.length === 0) {
-        const why = err.trim().split('\n').at(-1) ?? `exit code ${code}`
-        return resolvePromise({ error: `${python} ${script} failed: ${why}` })
-      }
-      resolvePromise({ results: lines })
-    })
-  })
-}
