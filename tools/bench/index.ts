@@ -7,6 +7,7 @@ import { APP_VERSION } from '../../src/main/util/version'
 import { probeBackends } from '../../src/main/trainer/tf/backends'
 import { availableCores } from '../../src/main/trainer/tf/wasm'
 import { machineInfo } from './load'
+import { printProfile, runProfile, type ProfileResult } from './profile'
 import { parseOptions, usage, UsageError, WIDTH_SHAPES, type Options } from './args'
 import { runImportBench, type ImportBenchResult } from './import'
 import { runTorchRounds } from './rounds'
@@ -21,8 +22,8 @@ import type { EngineMessage } from './engines'
 
 // ——— child processes ———
 
-type ChildJob = { kind: 'train'; case: TrainCase } | { kind: 'rss'; case: TrainCase & { steps: number } }
-type ChildReply = { ok: true; result: TrainResult | RssResult } | { ok: false; error: string }
+type ChildJob = { kind: 'train'; case: TrainCase } | { kind: 'rss'; case: TrainCase & { steps: number } } | { kind: 'profile'; case: TrainCase & { profileSteps: number } }
+type ChildReply = { ok: true; result: TrainResult | RssResult | ProfileResult } | { ok: false; error: string }
 
 async function runChild(job: ChildJob): Promise<ChildReply> {
   const script = fileURLToPath(import.meta.url)
@@ -56,7 +57,9 @@ async function childMain(json: string): Promise<void> {
     const result =
       job.kind === 'train'
         ? await runTrainCase(job.case)
-        : await runRssCase({ ...job.case, onSample: (sample) => process.send?.({ type: 'sample', sample }) })
+        : job.kind === 'profile'
+          ? await runProfile(job.case)
+          : await runRssCase({ ...job.case, onSample: (sample) => process.send?.({ type: 'sample', sample }) })
     reply = { ok: true, result }
   } catch (err) {
     reply = { ok: false, error: toErrorShape(err).message }
@@ -131,6 +134,37 @@ function caseLabel(c: { arch: string; resolution: number; widths: string }): str
   return `${c.arch} ${c.resolution} px, ${c.widths} widths`
 }
 
+/** `--profile`: the default runner's speed (for the whole machine's share of peak), then one thread profiled. */
+async function profileMode(opts: Options): Promise<number> {
+  const machine = machineInfo()
+  const out = (line = '') => process.stdout.write(line + '\n')
+  out(`GAN Studio ${APP_VERSION} bench --profile — ${machine.cpu} at ${(machine.mhz / 1000).toFixed(2)} GHz, ${machine.cores} cores, Node ${machine.node}`)
+  const results: { profile: ProfileResult; parallel: TrainResult | null }[] = []
+  let failed = 0
+  for (const arch of opts.families)
+    for (const widths of opts.widths)
+      for (const resolution of opts.resolutions) {
+        const c: TrainCase = { backend: 'wasm', resolution, batch: opts.batch, model: { arch, ...WIDTH_SHAPES[widths] }, minSteps: opts.steps, minSeconds: opts.seconds, warmupSteps: 3, threads: opts.threads ?? undefined }
+        out()
+        const speed = await runChild({ kind: 'train', case: c })
+        const profile = await runChild({ kind: 'profile', case: { ...c, profileSteps: Math.max(opts.steps, 5) } })
+        if (!profile.ok) {
+          failed++
+          out(`${caseLabel({ arch, resolution, widths })}: not profiled: ${profile.error}`)
+          continue
+        }
+        const parallel = speed.ok ? (speed.result as TrainResult) : null
+        printProfile(profile.result as ProfileResult, machine.mhz, out, parallel ? { imagesPerSec: parallel.imagesPerSec, cores: machine.cores, detail: parallel.detail } : null)
+        if (!speed.ok) out(`  (the whole-machine speed was not measured: ${speed.error})`)
+        results.push({ profile: profile.result as ProfileResult, parallel })
+      }
+  if (opts.json) {
+    await writeJsonAtomic(opts.json, { app: APP_VERSION, date: new Date().toISOString(), machine, results })
+    out(`\nResults written to ${opts.json}`)
+  }
+  return failed && !results.length ? 1 : 0
+}
+
 async function main(argv: string[]): Promise<number> {
   if (argv[0] === '--child') {
     await childMain(argv[1] ?? '{}')
@@ -155,6 +189,7 @@ async function main(argv: string[]): Promise<number> {
     return 0
   }
   if (opts.mode === 'torch') return runTorchRounds(opts, fileURLToPath(import.meta.url))
+  if (opts.mode === 'profile') return profileMode(opts)
   if (opts.mode !== 'speed') {
     process.stderr.write(`bench: --${opts.mode} is not available in this version\n`)
     return 2

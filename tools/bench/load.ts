@@ -157,9 +157,19 @@ export function machineInfo() {
   return {
     cpu: cpus()[0]?.model ?? 'unknown',
     cores: availableCores(),
-    mhz: cpus()[0]?.speed ?? 0,
+    mhz: cpuMhz(),
     memoryGiB: Math.round(totalmem() / 2 ** 30),
     platform: `${process.platform}-${process.arch}`,
     node: process.versions.node
   }
+}
+
+/** The clock from /proc/cpuinfo's first "cpu MHz" line ("cpu MHz\t\t: 2596.144"), or Node's figure. */
+export function parseCpuMhz(text: string): number | null {
+  const m = /^cpu MHz\s*:\s*([\d.]+)/m.exec(text)
+  return m ? Number(m[1]) : null
+}
+
+export function cpuMhz(): number {
+  return parseCpuMhz(readText('/proc/cpuinfo') ?? '') ?? cpus()[0]?.speed ?? 0
 }
