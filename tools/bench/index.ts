@@ -190,10 +190,7 @@ async function main(argv: string[]): Promise<number> {
   }
   if (opts.mode === 'torch') return runTorchRounds(opts, fileURLToPath(import.meta.url))
   if (opts.mode === 'profile') return profileMode(opts)
-  if (opts.mode !== 'speed') {
-    process.stderr.write(`bench: --${opts.mode} is not available in this version\n`)
-    return 2
-  }
+  if (opts.mode === 'quality') return (await import('./quality')).runQuality(opts)
 
   const machine = machineInfo()
   process.stdout.write(`GAN Studio ${APP_VERSION} bench — ${machine.cpu}, ${machine.cores} cores, ${machine.memoryGiB} GiB, Node ${machine.node}\n`)
