@@ -62,6 +62,7 @@ def main() -> int:
     parser.add_argument("--g-channels", type=int, default=64)
     parser.add_argument("--d-channels", type=int, default=64)
     parser.add_argument("--once", type=float, default=None, metavar="SECONDS", help="measure once for this long and exit")
+    parser.add_argument("--shapes", action="store_true", help="print the element count of every parameter tensor of G and D as JSON and exit")
     args = parser.parse_args()
 
     try:
@@ -79,6 +80,9 @@ def main() -> int:
     torch.set_num_threads(args.threads or os.cpu_count() or 1)
     torch.manual_seed(1)
     g, d, make_g = family.build(args.resolution, args.latent, args.g_channels, args.d_channels)
+    if args.shapes:
+        print(json.dumps({"g": sorted(p.numel() for p in g.parameters()), "d": sorted(p.numel() for p in d.parameters())}), flush=True)
+        return 0
     g_ema = make_g()
     g_ema.load_state_dict(g.state_dict())
     for p in g_ema.parameters():
