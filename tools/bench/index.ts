@@ -125,8 +125,8 @@ async function engineMain(json: string): Promise<void> {
     })
     process.on('disconnect', () => process.exit(0))
   } catch (err) {
-    send({ type: 'error', error: toErrorShape(err).message })
-    process.exit(1)
+    // Exit once the message is out: the parent reads the reason from it.
+    process.send?.({ type: 'error', error: toErrorShape(err).message } satisfies EngineMessage, () => process.exit(1))
   }
 }
 
