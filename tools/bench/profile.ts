@@ -16,7 +16,7 @@ import { benchConfig, benchPixels, type TrainCase } from './train-bench'
  *   step, reading the losses back, and the full GC (which the trainer runs every GC_EVERY_STEPS).
  * - Every tfjs kernel of one step (tf.profile: each kernel's wall time), with multiply-adds for
  *   convolutions and matrix products, hence the rate they reach against one core's peak.
- * - A V8 CPU profile of the steps: self time in WebAssembly, in the garbage collector, in tfjs'
+ * - A V8 sampling profile of the steps: self time in WebAssembly, in the garbage collector, in tfjs'
  *   JavaScript, and in the project's own JavaScript by file (element-wise kernels, Adam + EMA,
  *   tape, batch assembly, …).
  */
@@ -38,6 +38,8 @@ export interface ProfileResult {
   steps: number
   /** Wall time per step of each part of the loop, in ms. */
   parts: { batch: number; step: number; readLosses: number; gc: number; total: number }
+  /** CPU time of this process per step over the same steps (one thread: equals wall time on a quiet machine). */
+  cpuMsPerStep: number
   kernels: KernelRow[]
   /** Sum of kernel wall times in the profiled step (ms) and the profiled step's wall time. */
   kernelMs: number
@@ -139,6 +141,7 @@ export async function runProfile(c: TrainCase & { profileSteps: number }): Promi
 
     // The loop's parts, timed separately.
     const parts = { batch: 0, step: 0, readLosses: 0, gc: 0, total: 0 }
+    const cpu0 = process.cpuUsage()
     const t0 = performance.now()
     for (let i = 0; i < c.profileSteps; i++) {
       let t = performance.now()
@@ -154,6 +157,7 @@ export async function runProfile(c: TrainCase & { profileSteps: number }): Promi
       release(s)
     }
     parts.total = performance.now() - t0
+    const cpu = process.cpuUsage(cpu0)
     let t = performance.now()
     collectGarbage()
     const gcMs = performance.now() - t
@@ -226,6 +230,7 @@ export async function runProfile(c: TrainCase & { profileSteps: number }): Promi
       detail: `${describeActiveBackend()}, ${runner.describe()}`,
       steps: n,
       parts: perStep,
+      cpuMsPerStep: (cpu.user + cpu.system) / 1000 / n,
       kernels: [...rows.values()].sort((x, y) => y.ms - x.ms),
       kernelMs,
       profiledStepMs,
@@ -245,7 +250,7 @@ export function printProfile(p: ProfileResult, mhz: number, out: (line?: string)
   const pct = (x: number, of: number) => `${((x / of) * 100).toFixed(0)}%`
   out(`${p.arch} ${p.resolution} px (G ${p.model.gChannels}, D ${p.model.dChannels}, z ${p.model.latentDim}), batch ${p.batch} — ${p.detail}`)
   const P = p.parts
-  out(`  one step: ${f1(P.total)} ms = step ${f1(P.step)} + batch assembly ${f1(P.batch)} + reading losses ${f1(P.readLosses)} + GC ${f1(P.gc)} (one full GC ÷ ${GC_EVERY_STEPS} steps), mean of ${p.steps}`)
+  out(`  one step: ${f1(P.total)} ms (CPU ${f1(p.cpuMsPerStep)} ms) = step ${f1(P.step)} + batch assembly ${f1(P.batch)} + reading losses ${f1(P.readLosses)} + GC ${f1(P.gc)} (one full GC ÷ ${GC_EVERY_STEPS} steps), mean of ${p.steps}`)
   out(`  kernels in one profiled step (${f1(p.profiledStepMs)} ms with profiling; ${f1(p.kernelMs)} ms inside kernels):`)
   for (const k of p.kernels.slice(0, 14)) {
     const rate = k.macs > 0 && k.ms > 0 ? `  ${(k.macs / k.ms / 1e6).toFixed(2)} GMAC/s` : ''
@@ -261,6 +266,14 @@ export function printProfile(p: ProfileResult, mhz: number, out: (line?: string)
     const rate = convMacs / convMs / 1e6
     const peak = MACS_PER_CYCLE * ghz
     out(`  convolutions: ${(convMacs / 1e9).toFixed(2)} GMAC a step in ${f1(convMs)} ms = ${rate.toFixed(2)} GMAC/s, ${pct(rate, peak)} of one core's peak (${MACS_PER_CYCLE} multiply-adds a cycle × ${ghz.toFixed(2)} GHz = ${peak.toFixed(1)} GMAC/s)`)
+    // On a busy machine wall time includes waiting for a core; CPU time does not.
+    const busy = p.cpuMsPerStep > 0 && p.parts.total > 0 ? p.cpuMsPerStep / p.parts.total : 1
+    if (busy < 0.9) {
+      const cpuRate = rate / busy
+      out(
+        `    this process ran ${pct(busy, 1)} of the wall time (the machine was busy), so that is a lower bound; scaled to CPU time: ${cpuRate.toFixed(2)} GMAC/s, ${pct(cpuRate, peak)} (rough: a busy virtual machine's CPU accounting and clock are uncertain)`
+      )
+    }
     if (parallel) {
       const stepsPerSec = parallel.imagesPerSec / p.batch
       const machineRate = (convMacs * stepsPerSec) / 1e9
@@ -269,7 +282,7 @@ export function printProfile(p: ProfileResult, mhz: number, out: (line?: string)
       )
     }
   }
-  out(`  CPU time by where it is spent (V8 sampling profile, ms per step):`)
+  out(`  where the time goes (V8 sampling profile, ms per step):`)
   const total = p.cpu.filter((c) => c.category !== 'idle').reduce((s, c) => s + c.ms, 0)
   for (const c of p.cpu) if (c.category !== 'idle') out(`    ${f1(c.ms).padStart(7)} ms ${pct(c.ms, total).padStart(4)}  ${c.category}`)
   out(`  busiest functions (self time, ms per step):`)
