@@ -1,5 +1,6 @@
 import { promises as fsp } from 'node:fs'
-import { join } from 'node:path'
+import { join, resolve } from 'node:path'
+import { fileURLToPath } from 'node:url'
 import sharp from 'sharp'
 import { uniformFrom } from '../../src/main/trainer/model/rng'
 import { readJson, writeJsonAtomic } from '../../src/main/util/fs'
@@ -249,6 +250,7 @@ async function cli(argv: string[]): Promise<number> {
   return 0
 }
 
-if (process.argv[1] && import.meta.url.endsWith(process.argv[1].replace(/\\/g, '/').split('/').pop()!) && process.argv[1].includes('make-dataset')) {
+/** Run as a script (not imported by the bench). */
+if (process.argv[1] && resolve(process.argv[1]) === fileURLToPath(import.meta.url)) {
   cli(process.argv.slice(2)).then((code) => process.exit(code))
 }
