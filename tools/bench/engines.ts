@@ -117,6 +117,19 @@ export function defaultPython(): string {
   return process.env.PYTHON ?? (existsSync('/usr/bin/python3') ? '/usr/bin/python3' : 'python3')
 }
 
+/** Null when `python` can import torch, else a sentence saying why not and what to install. */
+export function torchProblem(python: string): Promise<string | null> {
+  return new Promise((resolve) => {
+    const child = spawn(python, ['-c', 'import torch'], { stdio: ['ignore', 'ignore', 'pipe'] })
+    let stderr = ''
+    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()))
+    child.on('error', (err) => resolve(`${python} cannot be started (${err.message}); install python3 and python3-torch, or pass --python`))
+    child.on('close', (code) =>
+      resolve(code === 0 ? null : `${python} cannot import torch (${lastLine(stderr) || `exit ${code}`}); on Debian/Ubuntu: apt-get install -y python3-torch libopenblas0-pthread`)
+    )
+  })
+}
+
 /** The PyTorch twin, or a sentence saying why it cannot run here (python or torch missing). */
 export async function startTorch(python: string, c: TorchCase): Promise<Engine> {
   const script = torchTwinScript()

@@ -3,7 +3,7 @@ import { APP_VERSION } from '../../src/main/util/version'
 import { availableCores } from '../../src/main/trainer/tf/wasm'
 import { benchConfig, type TrainCase } from './train-bench'
 import { WIDTH_SHAPES, type Options, type Widths } from './args'
-import { defaultPython, EngineError, startOurs, startTorch, type Engine, type Window } from './engines'
+import { defaultPython, EngineError, startOurs, startTorch, torchProblem, type Engine, type Window } from './engines'
 import { describeLoad, machineInfo } from './load'
 import { formatSummary, median, ratioVerdict, summarize, type RatioVerdict, type Summary } from './stats'
 import type { ModelArch } from '@shared/config'
@@ -34,6 +34,11 @@ export async function runTorchRounds(opts: Options, script: string): Promise<num
   const threads = opts.threads ?? availableCores()
   const python = opts.python ?? defaultPython()
   const out = (line = '') => process.stdout.write(line + '\n')
+  const problem = await torchProblem(python)
+  if (problem) {
+    process.stderr.write(`bench --torch: ${problem}\n`)
+    return 1
+  }
   out(`GAN Studio ${APP_VERSION} bench --torch — ${machine.cpu}, ${machine.cores} cores, ${machine.memoryGiB} GiB, Node ${machine.node}`)
   out(`${opts.rounds} alternating rounds of at least ${opts.seconds} s and ${opts.steps} steps per engine, batch ${opts.batch}; ratio = ours ÷ PyTorch per round`)
   out(`A ratio is printed only when it moved at most ±${(opts.maxSpread * 100).toFixed(0)}% around its median across rounds.`)

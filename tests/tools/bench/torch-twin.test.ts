@@ -2,7 +2,7 @@ import { spawnSync } from 'node:child_process'
 import { describe, expect, it } from 'vitest'
 import { RunConfigSchema, type ModelArch } from '@shared/config'
 import { familyFor } from '../../../src/main/trainer/model/families'
-import { defaultPython, torchTwinScript } from '../../../tools/bench/engines'
+import { defaultPython, torchProblem, torchTwinScript } from '../../../tools/bench/engines'
 
 const python = defaultPython()
 const hasTorch = spawnSync(python, ['-c', 'import torch'], { stdio: 'ignore' }).status === 0
@@ -31,5 +31,14 @@ describe.skipIf(!hasTorch)('PyTorch twins', () => {
     expect(r.status, r.stderr).toBe(0)
     const twin = JSON.parse(r.stdout.trim().split('\n').at(-1)!) as { g: number[]; d: number[] }
     expect(twin).toEqual(ours(arch, resolution, model))
+  })
+})
+
+describe('PyTorch availability', () => {
+  it('says what is missing instead of failing later', async () => {
+    expect(await torchProblem('/nonexistent/python3')).toMatch(/^\/nonexistent\/python3 cannot be started .*pass --python$/)
+    // Node is no Python: "import torch" fails there as it does in a Python without torch.
+    expect(await torchProblem(process.execPath)).toMatch(/cannot import torch .*apt-get install -y python3-torch libopenblas0-pthread$/)
+    if (hasTorch) expect(await torchProblem(python)).toBeNull()
   })
 })
