@@ -19,8 +19,7 @@ export default defineConfig({
           // The importer's JPEG fast path, one per worker thread
           'decode-worker': resolve(__dirname, 'src/main/trainer/data/decode-worker.ts'),
           // Headless entry points (plain Node)
-          cli: resolve(__dirname, 'src/main/cli/index.ts'),
-          bench: resolve(__dirname, 'src/main/bench/index.ts')
+          cli: resolve(__dirname, 'src/main/cli/index.ts')
         }
       }
     }

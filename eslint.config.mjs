@@ -35,8 +35,7 @@ const tensorHomes = [
   'src/main/trainer/**',
   'src/main/generate/generator.ts',
   'src/main/generate/export-model.ts',
-  'src/main/generate/layers-model.ts',
-  'src/main/bench/**'
+  'src/main/generate/layers-model.ts'
 ]
 const noTensorflow = 'TensorFlow.js runs only in trainer children: send the work to one as a job (services/tensor-jobs.ts), or put tensor code under src/main/trainer.'
 
@@ -110,7 +109,7 @@ const hostGlobals = [...new Set([...Object.keys(globals.node), ...Object.keys(gl
 export default tseslint.config(
   {
     // src/wasm is AssemblyScript (its own types and decorators); its compiler checks it (npm run build:wasm).
-    ignores: ['out/**', 'dist/**', 'node_modules/**', 'coverage/**', 'scripts/bench/*.py', '**/*.d.ts.map', '.tmp/**', '.tmp-*.ts', 'src/wasm/**']
+    ignores: ['out/**', 'dist/**', 'node_modules/**', 'coverage/**', 'tools/bench/*.py', '**/*.d.ts.map', '.tmp/**', '.tmp-*.ts', 'src/wasm/**']
   },
   js.configs.recommended,
   ...tseslint.configs.strict,

@@ -14,7 +14,7 @@ export default defineConfig({
     projects: [
       {
         extends: true,
-        test: { name: 'node', environment: 'node', include: ['tests/main/**/*.test.ts', 'tests/shared/**/*.test.ts', 'tests/tooling/**/*.test.ts'] }
+        test: { name: 'node', environment: 'node', include: ['tests/main/**/*.test.ts', 'tests/shared/**/*.test.ts', 'tests/tooling/**/*.test.ts', 'tests/tools/**/*.test.ts'] }
       },
       {
         extends: true,

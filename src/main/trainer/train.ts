@@ -354,7 +354,7 @@ export async function trainRun(opts: TrainRunOptions): Promise<RunJson> {
  * The step runner for this run: data-parallel worker threads on wasm when the machine has cores
  * to spare (and the built worker exists), else this thread.
  */
-async function makeRunner(config: RunConfig, backend: string, workers: number | undefined, log: (m: string, level?: 'info' | 'warn') => void): Promise<GanRunner> {
+export async function makeRunner(config: RunConfig, backend: string, workers: number | undefined, log: (m: string, level?: 'info' | 'warn') => void): Promise<GanRunner> {
   const count = workers ?? (backend === 'wasm' ? workersFor(config.batchSize, availableCores()) : 1)
   if (count > 1) {
     try {

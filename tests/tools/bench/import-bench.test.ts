@@ -5,13 +5,13 @@ import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import sharp from 'sharp'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { ensureBenchJpegs, runImportBench } from '../../../../src/main/bench/import'
-import { importDataset, loadDatasetPixels } from '../../../../src/main/trainer/data/dataset'
-import { makeImageFolder } from '../../../helpers/images'
+import { ensureBenchJpegs, runImportBench } from '../../../tools/bench/import'
+import { importDataset, loadDatasetPixels } from '../../../src/main/trainer/data/dataset'
+import { makeImageFolder } from '../../helpers/images'
 
 const python = existsSync('/usr/bin/python3') ? '/usr/bin/python3' : 'python3'
 const hasPillow = spawnSync(python, ['-c', 'import PIL'], { stdio: 'ignore' }).status === 0
-const script = fileURLToPath(new URL('../../../../scripts/bench/pil_import.py', import.meta.url))
+const script = fileURLToPath(new URL('../../../tools/bench/pil_import.py', import.meta.url))
 if (!hasPillow) console.warn(`Pillow comparison skipped: ${python} cannot import PIL here (apt-get install python3-pil)`)
 
 let root: string

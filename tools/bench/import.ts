@@ -4,15 +4,15 @@ import { availableParallelism, cpus, tmpdir } from 'node:os'
 import { dirname, join, resolve } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import sharp from 'sharp'
-import { importDataset } from '../trainer/data/dataset'
-import { decodeThreads } from '../util/threadpool'
-import { renderLandscape, valueNoise } from '../trainer/data/procedural'
-import { uniformFrom } from '../trainer/model/rng'
-import { readJson, writeJsonAtomic } from '../util/fs'
+import { importDataset } from '../../src/main/trainer/data/dataset'
+import { decodeThreads } from '../../src/main/util/threadpool'
+import { renderLandscape, valueNoise } from '../../src/main/trainer/data/procedural'
+import { uniformFrom } from '../../src/main/trainer/model/rng'
+import { readJson, writeJsonAtomic } from '../../src/main/util/fs'
 
 /**
  * Import speed beside Pillow: decode + resize a folder of large JPEGs to the 64 px
- * cache, with our importer and with `scripts/bench/pil_import.py` doing the same work, in the
+ * cache, with our importer and with `pil_import.py` (beside this file) doing the same work, in the
  * same run, on the same files (already in the page cache for both). Each side runs `repeats`
  * times, alternating, and the best time counts: the machine is shared and noisy.
  */
@@ -69,7 +69,7 @@ export async function runImportBench(opts: ImportBenchOptions = {}): Promise<Imp
   for (const f of files) bytes += (await fsp.readFile(join(imagesDir, f))).byteLength // also warms the page cache
 
   const python = opts.python ?? (existsSync('/usr/bin/python3') ? '/usr/bin/python3' : 'python3')
-  const script = findScript('scripts/bench/pil_import.py')
+  const script = findScript('pil_import.py')
   let pillowNote: string | undefined
   // Both sides run the same number of decodes at once: our decode threads, Pillow's pool size.
   const parallel = decodeThreads()
@@ -90,7 +90,7 @@ export async function runImportBench(opts: ImportBenchOptions = {}): Promise<Imp
 
     if (opts.pillow === false || pillowNote) continue
     if (!script) {
-      pillowNote = 'Pillow not timed: scripts/bench/pil_import.py was not found next to this build.'
+      pillowNote = 'Pillow not timed: pil_import.py was not found beside the bench.'
       continue
     }
     const out = join(workDir, `pil-${process.pid}.bin`)
@@ -212,25 +212,10 @@ async function photoJpeg(index: number, width: number, height: number, grain: In
   return sharp(pixels, { raw: { width, height, channels: 3 } }).jpeg({ quality: 90 }).toBuffer()
 }
 
-/** Finds a repository file from the source tree (vitest, tsx) or from the build (`out/main`). */
-function findScript(rel: string): string | null {
-  const starts: string[] = [process.cwd()]
-  try {
-    starts.unshift(dirname(fileURLToPath(import.meta.url)))
-  } catch {
-    // not an ES module URL (bundled as CommonJS): cwd only
-  }
-  for (const start of starts) {
-    let dir = start
-    for (let up = 0; up < 6; up++) {
-      const candidate = join(dir, rel)
-      if (existsSync(candidate)) return candidate
-      const parent = dirname(dir)
-      if (parent === dir) break
-      dir = parent
-    }
-  }
-  return null
+/** A file beside this one (the Python half of the bench). */
+function findScript(name: string): string | null {
+  const file = join(dirname(fileURLToPath(import.meta.url)), name)
+  return existsSync(file) ? file : null
 }
 
 type PythonResult = { ok: true; count: number; seconds: number; cpuSeconds: number; workers: number } | { ok: false; error: string }

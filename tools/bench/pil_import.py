@@ -13,7 +13,7 @@ Prints one JSON line: {"count", "skipped", "seconds", "cpu_seconds", "workers", 
 as module loading is outside ours. "cpu_seconds" is user+system time of this process and its
 workers over the same span. Exit code 3 with {"error"} when Pillow is missing.
 
-  /usr/bin/python3 scripts/bench/pil_import.py --src DIR --out FILE [--res 64] [--workers N]
+  /usr/bin/python3 tools/bench/pil_import.py --src DIR --out FILE [--res 64] [--workers N]
 """
 import argparse
 import hashlib
