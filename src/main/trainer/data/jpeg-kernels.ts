@@ -28,6 +28,12 @@ export const SCAN_FAILURES: Readonly<Record<number, string>> = {
 /** Slack after each allocation: the SIMD loops read (never use) up to a vector and a tap row past their data. */
 const SLACK = 256
 
+/**
+ * The most memory one thread's kernels may take (an image within sharp's pixel limit needs well
+ * under this); past it the allocation fails and the image goes through sharp instead.
+ */
+export const MEMORY_LIMIT = 256 << 20
+
 export class JpegKernels {
   private top: number
   private buffer: ArrayBuffer
@@ -51,6 +57,7 @@ export class JpegKernels {
   /** `size` bytes, 16-aligned, followed by SLACK spare bytes; memory grows when needed. */
   alloc(size: number): number {
     const at = this.top
+    if (at + size + SLACK > MEMORY_LIMIT) throw new RangeError('the image needs more memory than the fast path may take')
     this.top = (at + size + SLACK + 15) & ~15
     const missing = this.top - this.k.memory.buffer.byteLength
     if (missing > 0) this.k.memory.grow(Math.ceil(missing / 65536))
