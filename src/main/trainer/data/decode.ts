@@ -127,9 +127,11 @@ export async function decodeImage(file: string, byteSize: number, pp: ResolvedPr
     if (head.length === 0) throw new SkipFile('empty file (0 bytes)')
     if (inMemory) input = head
     const header = readImageHeader(head)
-    probe = header
-      ? { ...orientedSize(header), channels: header.channels, hasAlpha: header.hasAlpha, format: header.format }
-      : await probeImage(input)
+    if (header) probe = { ...orientedSize(header), channels: header.channels, hasAlpha: header.hasAlpha, format: header.format }
+    else {
+      const from = input
+      probe = await withOwnError(() => probeImage(from))
+    }
   } catch (err) {
     if (err instanceof SkipFile) throw err
     throw new SkipFile(await explainFailure(input, err))
@@ -147,15 +149,19 @@ export async function decodeImage(file: string, byteSize: number, pp: ResolvedPr
     if (side < res) options.density = Math.min(72 * 64, (72 * res) / side)
   }
   const bg = { r: pp.background.r, g: pp.background.g, b: pp.background.b }
-  let img = sharp(input, options)
-  // libvips flattens a grey+alpha image onto a grey version of the background; make it sRGB first.
-  // (Only then: forcing an sRGB pipeline on ordinary images turns off shrink-on-load.)
-  if (probe.hasAlpha && probe.channels <= 2) img = img.pipelineColourspace('srgb')
-  if (probe.hasAlpha) img = img.flatten({ background: bg })
-  img = img.resize(res, res, { fit: FIT[pp.crop], position: 'centre', background: { ...bg, alpha: 1 } })
+  const from = input
+  const pipeline = (): Promise<{ data: Buffer; info: OutputInfo }> => {
+    let img = sharp(from, options)
+    // libvips flattens a grey+alpha image onto a grey version of the background; make it sRGB first.
+    // (Only then: forcing an sRGB pipeline on ordinary images turns off shrink-on-load.)
+    if (probe.hasAlpha && probe.channels <= 2) img = img.pipelineColourspace('srgb')
+    if (probe.hasAlpha) img = img.flatten({ background: bg })
+    img = img.resize(res, res, { fit: FIT[pp.crop], position: 'centre', background: { ...bg, alpha: 1 } })
+    return img.removeAlpha().toColourspace('srgb').raw({ depth: 'uchar' }).toBuffer({ resolveWithObject: true })
+  }
   let out: { data: Buffer; info: OutputInfo }
   try {
-    out = await img.removeAlpha().toColourspace('srgb').raw({ depth: 'uchar' }).toBuffer({ resolveWithObject: true })
+    out = await withOwnError(pipeline)
   } catch (err) {
     throw new SkipFile(await explainFailure(input, err))
   }
@@ -165,6 +171,53 @@ export async function decodeImage(file: string, byteSize: number, pp: ResolvedPr
   if (info.channels === 1) pixels = greyToRgb(data)
   else if (info.channels !== 3) throw new SkipFile(`decoded to ${info.channels} colour channels instead of 3`)
   return { pixels, width, height, hasAlpha: probe.hasAlpha }
+}
+
+/**
+ * libvips keeps one error buffer for the whole process, so while several files decode at once a
+ * failure can carry another file's message (or lose its own). Decodes therefore share a gate; a
+ * decode that fails is run again with the gate to itself, once every other decode has finished
+ * and before any new one starts, so the error it throws then is its own. Failures are rare, so
+ * this costs an import of good files nothing.
+ */
+class LibvipsGate {
+  private running = 0
+  private alone: Promise<void> | null = null
+  private readonly idle: (() => void)[] = []
+
+  async shared<T>(fn: () => Promise<T>): Promise<T> {
+    while (this.alone) await this.alone
+    this.running++
+    try {
+      return await fn()
+    } finally {
+      if (--this.running === 0) for (const wake of this.idle.splice(0)) wake()
+    }
+  }
+
+  async exclusive<T>(fn: () => Promise<T>): Promise<T> {
+    while (this.alone) await this.alone
+    let release!: () => void
+    this.alone = new Promise<void>((r) => (release = r))
+    try {
+      while (this.running > 0) await new Promise<void>((r) => this.idle.push(r))
+      return await fn()
+    } finally {
+      this.alone = null
+      release()
+    }
+  }
+}
+
+const gate = new LibvipsGate()
+
+/** Runs a sharp operation; if it fails, runs it again alone so that the error is this file's own. */
+async function withOwnError<T>(fn: () => Promise<T>): Promise<T> {
+  try {
+    return await gate.shared(fn)
+  } catch {
+    return gate.exclusive(fn)
+  }
 }
 
 /** Size, channels and alpha from sharp, for formats whose header isn't read in JS. */
@@ -211,9 +264,9 @@ function greyToRgb(grey: Buffer): Buffer {
 }
 
 /**
- * libvips keeps one error buffer per process, so with several decodes in flight a failure can come
- * back as "Unknown error" (another thread took the message). Truncation, the most common damage,
- * is therefore also checked from the file itself: JPEG, PNG and GIF files have a fixed trailer.
+ * The reason for the skipped-files list. The error is the file's own (`withOwnError`); truncation,
+ * the most common damage, is also checked from the file itself (JPEG, PNG and GIF files have a
+ * fixed trailer), which gives it one plain wording whatever libvips said.
  */
 async function explainFailure(input: string | Buffer, err: unknown): Promise<string> {
   const described = describeDecodeError(err)
@@ -264,7 +317,8 @@ export function describeDecodeError(err: unknown): string {
   const code = (err as NodeJS.ErrnoException | undefined)?.code
   if (code) return `could not be read (${describeFsError(err)})`
   const message = err instanceof Error ? err.message : String(err)
-  const first = message.split('\n')[0]!.trim()
+  // "Input buffer has corrupt header: …" / "Input file …": where libvips read from is no reason.
+  const first = message.split('\n')[0]!.trim().replace(/^Input (buffer|file) has corrupt header:\s*/i, '')
   if (/unsupported image format/i.test(first)) return 'not a readable image (the contents are not JPEG, PNG, WebP, GIF, TIFF, AVIF or SVG)'
   if (/input file is missing/i.test(first)) return 'could not be read (it disappeared during the import)'
   if (/exceeds pixel limit/i.test(first)) return 'too large to decode (over 268 megapixels)'
