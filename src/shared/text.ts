@@ -17,3 +17,15 @@ export function printable(text: string): string {
     return code <= 0xff ? `\\x${code.toString(16).padStart(2, '0')}` : `\\u${code.toString(16).padStart(4, '0')}`
   })
 }
+
+/**
+ * `printable` for whole lines of output that may span several lines on purpose (usage text):
+ * newlines and tabs are kept, every other control character is escaped. Where a name is put into
+ * a line, escape it with `printable` too, so that it cannot start a line of its own.
+ */
+export function terminalSafe(text: string): string {
+  return text
+    .split('\n')
+    .map((line) => line.split('\t').map(printable).join('\t'))
+    .join('\n')
+}

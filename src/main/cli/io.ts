@@ -1,4 +1,5 @@
 import type { ErrorCode } from '@shared/errors'
+import { terminalSafe } from '@shared/text'
 
 /** Output for CLI commands; injected so tests can capture it. */
 export interface CliIo {
@@ -8,9 +9,10 @@ export interface CliIo {
   tty: boolean
 }
 
+/** Everything the CLI prints goes through here: control characters in it (from names) are escaped. */
 export const processIo: CliIo = {
-  out: (line) => process.stdout.write(line + '\n'),
-  err: (line) => process.stderr.write(line + '\n'),
+  out: (line) => process.stdout.write(terminalSafe(line) + '\n'),
+  err: (line) => process.stderr.write(terminalSafe(line) + '\n'),
   tty: Boolean(process.stdout.isTTY) && process.env.CI !== 'true'
 }
 

@@ -3,6 +3,7 @@ import { resolve } from 'node:path'
 import { parseArgs } from 'node:util'
 import { BACKEND_REQUESTS, CROP_MODES, RESOLUTIONS, RunConfigSchema, describeZodError, type RunConfig, type RunConfigInput } from '@shared/config'
 import type { DatasetJson } from '@shared/datasets'
+import { printable } from '@shared/text'
 import { importDataset } from '../../trainer/data/dataset'
 import { createRun } from '../../trainer/run/runs'
 import { cacheDir, datasetsDir, runsDir } from '../../util/home'
@@ -85,12 +86,12 @@ export async function configFromFlags(argv: string[]): Promise<{ config: RunConf
 
 export function printDatasetSummary(dataset: DatasetJson, io: CliIo): void {
   io.out(
-    `Dataset "${dataset.name}": ${dataset.count} usable image${dataset.count === 1 ? '' : 's'} at ${dataset.resolution} px` +
+    `Dataset "${printable(dataset.name)}": ${dataset.count} usable image${dataset.count === 1 ? '' : 's'} at ${dataset.resolution} px` +
       (dataset.duplicates ? `, ${dataset.duplicates} duplicate${dataset.duplicates === 1 ? '' : 's'} removed` : '') +
       (dataset.skipped.length ? `, ${dataset.skipped.length} skipped:` : '')
   )
   const shown = dataset.skipped.slice(0, 10)
-  for (const s of shown) io.out(`  skipped ${s.file}: ${s.reason}`)
+  for (const s of shown) io.out(`  skipped ${printable(s.file)}: ${printable(s.reason)}`)
   if (dataset.skipped.length > shown.length) io.out(`  … and ${dataset.skipped.length - shown.length} more (see dataset.json)`)
 }
 
@@ -108,6 +109,6 @@ export async function run(argv: string[], io: CliIo): Promise<number> {
   const dataset = await importForTraining(config, io)
   printDatasetSummary(dataset, io)
   const { dir } = await createRun({ runsDir: out, config, dataset })
-  io.out(`Run folder: ${dir}`)
+  io.out(`Run folder: ${printable(dir)}`)
   return runTraining({ runDir: dir, io, backendCacheFile: `${cacheDir()}/backends.json` })
 }
