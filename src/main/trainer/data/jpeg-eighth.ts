@@ -180,13 +180,15 @@ const u16 = (buf: Uint8Array, i: number): number => (buf[i]! << 8) | buf[i + 1]!
 
 /**
  * libjpeg's checks of a Huffman table (counts at `at`, then `count` symbols): the codes must fit
- * their lengths, and DC symbols (difference sizes) must be at most 15.
+ * their lengths without an all-ones code, and DC symbols (difference sizes) must be at most 15.
  */
 function validCode(buf: Uint8Array, at: number, count: number, isDc: boolean): boolean {
   let code = 0
   for (let len = 1; len <= 16; len++) {
-    code += buf[at + len - 1]!
-    if (code > 1 << len) return false
+    const n = buf[at + len - 1]!
+    code += n
+    // As libjpeg: the codes of each length must fit it, and none may be all ones.
+    if (n > 0 && code >= 1 << len) return false
     code <<= 1
   }
   if (isDc) for (let k = 0; k < count; k++) if (buf[at + 16 + k]! > 15) return false
