@@ -1,4 +1,4 @@
-import { promises as fsp } from 'node:fs'
+import { constants as fsConstants, promises as fsp } from 'node:fs'
 import sharp, { type Metadata, type OutputInfo, type SharpOptions } from 'sharp'
 import { RESOLUTIONS, CROP_MODES, type CropMode, type Preprocess, type Resolution } from '@shared/config'
 import { StudioError } from '@shared/errors'
@@ -61,9 +61,26 @@ export function newScratch(): Scratch {
 /** Files larger than this are decoded from the path instead (huge TIFFs, poster-sized PNGs). */
 const MAX_IN_MEMORY_BYTES = 64 << 20
 
+/**
+ * Opens a file for reading without blocking on a FIFO or device (a file swapped for one after the
+ * scan): anything but a plain file is refused.
+ */
+async function openPlainFile(file: string): Promise<fsp.FileHandle> {
+  const handle = await fsp.open(file, fsConstants.O_RDONLY | (fsConstants.O_NONBLOCK ?? 0))
+  const st = await handle.stat().catch(async (err: unknown) => {
+    await handle.close()
+    throw err
+  })
+  if (!st.isFile()) {
+    await handle.close()
+    throw new SkipFile('not a plain file (a pipe, device or folder)')
+  }
+  return handle
+}
+
 /** Reads a whole file into `scratch` (grown as needed) and returns the filled part. */
 async function readInto(file: string, scratch: Scratch, expected: number): Promise<Buffer> {
-  const handle = await fsp.open(file, 'r')
+  const handle = await openPlainFile(file)
   try {
     const size = Math.max(expected, (await handle.stat()).size)
     if (scratch.buf.length < size) scratch.buf = Buffer.allocUnsafeSlow(Math.max(size, scratch.buf.length * 2))
@@ -82,7 +99,7 @@ async function readInto(file: string, scratch: Scratch, expected: number): Promi
 const HEAD_BYTES = 64 << 10
 
 async function readHead(file: string, bytes: number): Promise<Buffer> {
-  const handle = await fsp.open(file, 'r')
+  const handle = await openPlainFile(file)
   try {
     const buf = Buffer.allocUnsafe(bytes)
     const { bytesRead } = await handle.read(buf, 0, bytes, 0)
@@ -122,6 +139,7 @@ export async function decodeImage(file: string, byteSize: number, pp: ResolvedPr
     try {
       head = inMemory ? await readInto(file, scratch, byteSize) : await readHead(file, Math.max(64, Math.min(HEAD_BYTES, byteSize)))
     } catch (err) {
+      if (err instanceof SkipFile) throw err
       throw new SkipFile(`could not be read (${describeFsError(err)})`)
     }
     if (head.length === 0) throw new SkipFile('empty file (0 bytes)')
@@ -282,7 +300,7 @@ export async function endsEarly(input: string | Uint8Array): Promise<boolean> {
   if (typeof input === 'string') {
     let handle: fsp.FileHandle | undefined
     try {
-      handle = await fsp.open(input, 'r')
+      handle = await openPlainFile(input)
       const { size } = await handle.stat()
       if (size < 16) return false
       head = Buffer.alloc(8)

@@ -1,3 +1,4 @@
+import { execFileSync } from 'node:child_process'
 import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
@@ -55,6 +56,20 @@ afterAll(async () => {
 })
 
 describe('skip reasons', () => {
+  it('a file that became a FIFO after the scan is skipped at once, not waited on', async (ctx) => {
+    const fifo = join(dir, 'pipe.jpg')
+    try {
+      execFileSync('mkfifo', [fifo])
+    } catch {
+      console.warn('mkfifo is not available here: the FIFO case is skipped')
+      ctx.skip()
+    }
+    const pp = resolvePreprocess({ resolution: 32, crop: 'center', background: '#ffffff' })
+    for (const scratch of [newScratch(), undefined]) {
+      await expect(decodeImage(fifo, 1000, pp, scratch)).rejects.toMatchObject({ reason: expect.stringMatching(/not a plain file/) })
+    }
+  })
+
   it('each damaged file gets its own reason, however many decode at once', async () => {
     const pp = { resolution: 32 as const, crop: 'center' as const, background: '#ffffff' }
     const ds = await importDataset({ source: join(dir, 'src'), preprocess: pp, datasetsDir: join(dir, 'datasets') })
