@@ -159,7 +159,10 @@ describe('serve: the socket', () => {
 
       const list = nextMessage(ws, (m) => m.type === 'reply' && m.id === 9)
       ws.send(JSON.stringify({ type: 'request', id: 9, name: 'runs.list' }))
-      expect(await list).toMatchObject({ reply: { ok: true, result: [] } })
+      // r1 has samples but no run.json: listed as damaged, with why, not dropped.
+      expect(await list).toMatchObject({
+        reply: { ok: true, result: [{ id: 'r1', damaged: { reason: expect.stringMatching(/run\.json is missing/) } }] }
+      })
 
       const event = nextMessage(ws, (m) => m.type === 'event')
       server.studio.events.emit('train.log', { runId: null, level: 'info', message: 'hello', time: 'now' })
