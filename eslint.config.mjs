@@ -28,8 +28,8 @@ const rawIpc = {
 
 export default tseslint.config(
   {
-    // src/wasm is AssemblyScript (its own types and decorators); its compiler checks it (npm run build:wasm).
-    ignores: ['out/**', 'dist/**', 'node_modules/**', 'coverage/**', 'scripts/bench/*.py', '**/*.d.ts.map', '.tmp/**', '.tmp-*.ts', 'src/wasm/**']
+    // src/main/jpeg/wasm is AssemblyScript (its own types and decorators); its compiler checks it (npm run build:wasm).
+    ignores: ['out/**', 'dist/**', 'node_modules/**', 'coverage/**', 'scripts/bench/*.py', '**/*.d.ts.map', '.tmp/**', '.tmp-*.ts', 'src/main/jpeg/wasm/**']
   },
   js.configs.recommended,
   ...tseslint.configs.strict,

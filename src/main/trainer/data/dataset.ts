@@ -9,7 +9,7 @@ import { toDatasetSummary, type DatasetJson, type DatasetStats, type DatasetSumm
 import { StudioError } from '@shared/errors'
 import { writeJsonAtomic } from '../../util/fs'
 import { CacheFileWriter, removeStaleTemps } from './cache-writer'
-import { FastJpegPool } from './decode-pool'
+import { FastJpegPool } from '../../jpeg/decode-pool'
 import { decodeImage, MIN_SIDE, newScratch, pauseSharpCache, resolvePreprocess, SkipFile, type DecodedImage, type ResolvedPreprocess, type Scratch } from './decode'
 import { IMAGE_EXTENSIONS, resolveSourceFolder, scanImageFolder, throwIfAborted, type ScanEntry, type ScanResult } from './scan'
 import {

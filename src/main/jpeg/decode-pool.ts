@@ -1,6 +1,6 @@
 import { availableParallelism } from 'node:os'
 import { Worker } from 'node:worker_threads'
-import { locateBuilt } from '../../util/locate'
+import { locateBuilt } from '../util/locate'
 import type { FastDecoded, FastPreprocess } from './fast-jpeg'
 
 /**

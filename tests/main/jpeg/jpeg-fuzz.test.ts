@@ -1,8 +1,8 @@
 import sharp from 'sharp'
 import { describe, expect, it } from 'vitest'
-import { decodeJpegFast, type FastPreprocess } from '../../../../src/main/trainer/data/fast-jpeg'
-import { MAX_SIDE } from '../../../../src/main/trainer/data/jpeg-eighth'
-import { dcOnlyJpeg, withRestarts } from '../../../helpers/jpeg'
+import { decodeJpegFast, type FastPreprocess } from '../../../src/main/jpeg/fast-jpeg'
+import { MAX_SIDE } from '../../../src/main/jpeg/jpeg-eighth'
+import { dcOnlyJpeg, withRestarts } from './jpeg-writers'
 
 /**
  * Differential fuzzing of the import's JPEG fast path against sharp (libjpeg), which decodes

@@ -61,7 +61,7 @@ export const MAX_SIDE = 65500
 /** sharp's default pixel limit (`limitInputPixels`): larger images are refused by sharp, so here too. */
 export const MAX_PIXELS = 0x3fff * 0x3fff
 
-/** Bits of lookahead of the multi-symbol AC table (the same constant in src/wasm/jpeg.ts). Measured 10–16: 12–15 alike, 10 and 16 slower; 12 builds fastest. */
+/** Bits of lookahead of the multi-symbol AC table (the same constant in wasm/jpeg.ts). Measured 10–16: 12–15 alike, 10 and 16 slower; 12 builds fastest. */
 const WINDOW = 12
 
 interface HuffTable {

@@ -1,6 +1,6 @@
 // AssemblyScript, not TypeScript: `npm run build:wasm` compiles it to WebAssembly and writes
-// src/main/trainer/data/jpeg-kernels.wasm.ts (checked by `npm test`). The inner loops of the
-// import's JPEG fast path (src/main/trainer/data/jpeg-eighth.ts and fast-jpeg.ts):
+// src/main/jpeg/jpeg-kernels.wasm.ts (checked by `npm test`). The inner loops of the
+// import's JPEG fast path (src/main/jpeg/jpeg-eighth.ts and fast-jpeg.ts):
 //  - `scan`: the entropy-decoding loop: each block's DC difference, AC symbols skipped several at
 //    a time, with a 64-bit bit buffer refilled whole bytes at a time (Giesen's refill). It measured
 //    the same speed as the JavaScript loop it replaced (~6 ms for a 2000×1500 photo: the chain of

@@ -1,5 +1,5 @@
 /**
- * The WebAssembly kernels of the JPEG fast path (source: src/wasm/jpeg.ts, AssemblyScript), with
+ * The WebAssembly kernels of the JPEG fast path (source: wasm/jpeg.ts, AssemblyScript), with
  * the memory they work in. One instance per thread, created on first use; every call lays its
  * data out afresh from the bottom of the module's memory (`begin`, then `alloc`), so callers copy
  * what they keep before the next call. Memory grows as images need it and is never shrunk.

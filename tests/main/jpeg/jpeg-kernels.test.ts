@@ -1,12 +1,12 @@
 import sharp from 'sharp'
 import { describe, expect, it } from 'vitest'
-import { resamplePlane } from '../../../../src/main/trainer/data/fast-jpeg'
-import { decodeJpegEighth } from '../../../../src/main/trainer/data/jpeg-eighth'
-import { JpegKernels } from '../../../../src/main/trainer/data/jpeg-kernels'
-import { dcOnlyJpeg, type WriterOptions } from '../../../helpers/jpeg'
+import { resamplePlane } from '../../../src/main/jpeg/fast-jpeg'
+import { decodeJpegEighth } from '../../../src/main/jpeg/jpeg-eighth'
+import { JpegKernels } from '../../../src/main/jpeg/jpeg-kernels'
+import { dcOnlyJpeg, type WriterOptions } from './jpeg-writers'
 
 /**
- * The WebAssembly kernels (src/wasm/jpeg.ts) and the DC decoding against plain definitions: the
+ * The WebAssembly kernels (src/main/jpeg/wasm/jpeg.ts) and the DC decoding against plain definitions: the
  * 1×1 IDCT formula, a floating-point Lanczos-3, and JPEGs written here with restart intervals and
  * progressive DC scans of every kind (successive approximation, one component at a time), which
  * sharp (mozjpeg) cannot be asked to write.

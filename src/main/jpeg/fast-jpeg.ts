@@ -9,7 +9,7 @@
  * The resample runs in WebAssembly SIMD (`jpeg-kernels.ts`).
  */
 import { decodeJpegEighth, MAX_PIXELS, MAX_SIDE, ycbcrToRgb, type Declined, type Plane } from './jpeg-eighth'
-import { readImageHeader } from './image-header'
+import { readImageHeader } from '../trainer/data/image-header'
 import { JpegKernels } from './jpeg-kernels'
 import type { CropMode } from '@shared/config'
 
