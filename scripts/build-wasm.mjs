@@ -3,6 +3,7 @@
 // into src/main/jpeg/jpeg-kernels.wasm.ts, so that the worker bundle, vitest and tsx all
 // load the same bytes with no build step of their own. `--check` compiles again and fails when
 // the committed file differs (npm test runs it): the kernels and their source never drift apart.
+// It first writes (or checks) the constants shared with the TypeScript side (jpeg-constants.mjs).
 //
 //   npm run build:wasm            rewrite the generated file
 //   node scripts/build-wasm.mjs --check
@@ -11,11 +12,20 @@ import { tmpdir } from 'node:os'
 import { join, relative } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import asc from 'assemblyscript/asc'
+import { syncConstants } from './jpeg-constants.mjs'
 
 const root = fileURLToPath(new URL('..', import.meta.url))
 const source = join(root, 'src/main/jpeg/wasm/jpeg.ts')
 const target = join(root, 'src/main/jpeg/jpeg-kernels.wasm.ts')
 const check = process.argv.includes('--check')
+
+// The constants the kernels share with the TypeScript side come first (they are compiled in).
+const staleConstants = await syncConstants({ check })
+if (check && staleConstants.length > 0) {
+  console.error(`build-wasm: ${staleConstants.join(', ')} out of date with src/main/jpeg/constants.json: run npm run build:wasm and commit.`)
+  process.exit(1)
+}
+if (staleConstants.length > 0) console.log(`build-wasm: wrote ${staleConstants.join(', ')}`)
 
 const dir = await mkdtemp(join(tmpdir(), 'gan-studio-wasm-'))
 try {

@@ -27,6 +27,7 @@
  *
  * Imports only the kernels: it runs in decode worker threads.
  */
+import { DESCRIPTOR, SCAN_OK, WINDOW } from './constants'
 import { JpegKernels, SCAN_FAILURES } from './jpeg-kernels'
 
 export interface EighthImage {
@@ -61,8 +62,6 @@ export const MAX_SIDE = 65500
 /** sharp's default pixel limit (`limitInputPixels`): larger images are refused by sharp, so here too. */
 export const MAX_PIXELS = 0x3fff * 0x3fff
 
-/** Bits of lookahead of the multi-symbol AC table (the same constant in wasm/jpeg.ts). Measured 10–16: 12–15 alike, 10 and 16 slower; 12 builds fastest. */
-const WINDOW = 12
 
 interface HuffTable {
   /** 16-bit lookahead → (code length << 8) | symbol; 0 for no code. */
@@ -141,6 +140,10 @@ function tableFor(buf: Uint8Array, at: number, isAc: boolean, count: number): Hu
 }
 
 const decline = (declined: string): Declined => ({ declined })
+
+/** i32 fields of a scan-kernel component descriptor, as laid out in `baselineDc`; DESCRIPTOR is their byte size. */
+export const DESCRIPTOR_FIELDS = 8
+if (DESCRIPTOR_FIELDS * 4 !== DESCRIPTOR) throw new Error('jpeg-eighth: the descriptor layout does not match constants.json (DESCRIPTOR)')
 
 /** True when an ICC profile (APP2 chunks' payload) describes sRGB: then no colour conversion is due. */
 export function isSrgbProfile(icc: Uint8Array): boolean {
@@ -422,6 +425,7 @@ function baselineDc(buf: Uint8Array, h: Header, sos: number, g: Geometry): DcPla
   const after = nextScan(buf, h, data.end)
   if (after !== -1) return decline(typeof after === 'string' ? after : 'several scans')
   const restartsAt = k.put(Int32Array.from(data.restarts))
+  // One descriptor per component, DESCRIPTOR_FIELDS i32s (the last is the kernel's DC predictor).
   const descriptors = k.put(Int32Array.from(layout.flatMap((l, ci) => [comps[ci]!.h, comps[ci]!.v, l.dc, l.ac, l.multi, l.plane, l.stride, 0])))
   let code: number
   try {
@@ -429,7 +433,7 @@ function baselineDc(buf: Uint8Array, h: Header, sos: number, g: Geometry): DcPla
   } catch {
     code = 3 // a read past the end of memory: only damaged data gets that far
   }
-  if (code !== 0) return decline(SCAN_FAILURES[code] ?? 'damaged')
+  if (code !== SCAN_OK) return decline(SCAN_FAILURES[code] ?? 'damaged')
   return { at: layout.map((l) => l.plane) }
 }
 
