@@ -17,7 +17,7 @@ export default defineConfig({
           // Data-parallel training: one per worker thread, each on a shard of every batch
           'train-worker': resolve(__dirname, 'src/main/trainer/parallel/worker.ts'),
           // The importer's JPEG fast path, one per worker thread
-          'decode-worker': resolve(__dirname, 'src/main/trainer/data/decode-worker.ts'),
+          'decode-worker': resolve(__dirname, 'src/main/jpeg/decode-worker.ts'),
           // Headless entry points (plain Node)
           cli: resolve(__dirname, 'src/main/cli/index.ts')
         }

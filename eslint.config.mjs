@@ -55,6 +55,7 @@ const folderBoundaries = {
       { type: 'shared', pattern: 'src/shared' },
       { type: 'trainer', pattern: 'src/main/trainer' },
       { type: 'generate', pattern: 'src/main/generate' },
+      { type: 'jpeg', pattern: 'src/main/jpeg' },
       { type: 'main-util', pattern: 'src/main/util' },
       { type: 'main', pattern: 'src/main' },
       { type: 'preload', pattern: 'src/preload' },
@@ -76,14 +77,16 @@ const folderBoundaries = {
           {
             from: { element: { type: ['trainer', 'generate'] } },
             allow: {
-              to: [{ element: { type: ['trainer', 'generate', 'main-util', 'shared'] } }, { module: { origin: 'core' } }, { module: { origin: 'external', source: '!electron' } }]
+              to: [{ element: { type: ['trainer', 'generate', 'jpeg', 'main-util', 'shared'] } }, { module: { origin: 'core' } }, { module: { origin: 'external', source: '!electron' } }]
             }
           },
+          // The JPEG library: Node, its own files, the shared types and the importer's header sniffing.
+          { from: { element: { type: 'jpeg' } }, allow: { to: [{ element: { type: ['jpeg', 'shared', 'trainer', 'main-util'] } }, { module: { origin: 'core' } }] } },
           { from: { element: { type: 'main-util' } }, allow: { to: [{ element: { type: ['main-util', 'shared'] } }, { module: { origin: 'core' } }, { module: { origin: 'external', source: '!electron' } }] } },
           // Electron main, handlers, services, serve, the CLI: everything but the two browser sides.
           {
             from: { element: { type: 'main' } },
-            allow: { to: [{ element: { type: ['main', 'trainer', 'generate', 'main-util', 'shared'] } }, { module: { origin: 'core' } }, { module: { origin: 'external' } }] }
+            allow: { to: [{ element: { type: ['main', 'trainer', 'generate', 'jpeg', 'main-util', 'shared'] } }, { module: { origin: 'core' } }, { module: { origin: 'external' } }] }
           },
           // The sandboxed preload: Electron's renderer half and the contract.
           { from: { element: { type: 'preload' } }, allow: { to: [{ element: { type: ['preload', 'shared'] } }, { module: { origin: 'external', source: 'electron' } }] } },
@@ -108,8 +111,8 @@ const hostGlobals = [...new Set([...Object.keys(globals.node), ...Object.keys(gl
 
 export default tseslint.config(
   {
-    // src/wasm is AssemblyScript (its own types and decorators); its compiler checks it (npm run build:wasm).
-    ignores: ['out/**', 'dist/**', 'node_modules/**', 'coverage/**', 'tools/bench/*.py', '**/*.d.ts.map', '.tmp/**', '.tmp-*.ts', 'src/wasm/**']
+    // src/main/jpeg/wasm is AssemblyScript (its own types and decorators); its compiler checks it (npm run build:wasm).
+    ignores: ['out/**', 'dist/**', 'node_modules/**', 'coverage/**', 'tools/bench/*.py', '**/*.d.ts.map', '.tmp/**', '.tmp-*.ts', 'src/main/jpeg/wasm/**']
   },
   js.configs.recommended,
   ...tseslint.configs.strict,

@@ -1,9 +1,8 @@
-import { createReadStream, promises as fsp } from 'node:fs'
 import { Readable } from 'node:stream'
 import { protocol } from 'electron'
 import { StudioError, toErrorShape } from '@shared/errors'
 import { studioFileHeaders } from './util/mime'
-import { resolveFileInside } from './util/safe-path'
+import { openFileInside } from './util/safe-path'
 
 /**
  * `studio://home/<path in home>`: how the desktop renderer loads sample grids and other files from
@@ -45,12 +44,15 @@ export function studioUrlPath(url: string): string {
 export async function respondStudioFile(home: string, url: string, method = 'GET'): Promise<Response> {
   if (method !== 'GET' && method !== 'HEAD') return text(405, 'Only GET is supported.')
   try {
-    const file = await resolveFileInside(home, studioUrlPath(url))
-    const stat = await fsp.stat(file)
-    if (!stat.isFile()) return text(404, 'Not a file.')
-    const headers = studioFileHeaders(file, stat.size)
-    if (method === 'HEAD') return new Response(null, { status: 200, headers })
-    const body = Readable.toWeb(createReadStream(file)) as unknown as ReadableStream<Uint8Array>
+    // Opened once and checked by what was opened, then read from that descriptor only.
+    const opened = await openFileInside(home, studioUrlPath(url))
+    const headers = studioFileHeaders(opened.real, opened.size)
+    if (method === 'HEAD' || opened.size === 0) {
+      await opened.handle.close()
+      return new Response(method === 'HEAD' ? null : '', { status: 200, headers })
+    }
+    const stream = opened.handle.createReadStream({ start: 0, end: opened.size - 1, autoClose: true })
+    const body = Readable.toWeb(stream) as unknown as ReadableStream<Uint8Array>
     return new Response(body, { status: 200, headers })
   } catch (err) {
     const error = toErrorShape(err)

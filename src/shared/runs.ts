@@ -40,6 +40,8 @@ export interface RunJson {
   error: StudioErrorShape | null
   tags: string[]
   note: string
+  /** The process training the run while `status` is `running` (absent in runs written before it existed). */
+  owner?: { pid: number; host: string } | null
 }
 
 /** One line of metrics.jsonl. */
@@ -76,6 +78,11 @@ export interface RunSummary {
   tags: string[]
   note: string
   error: StudioErrorShape | null
+  /**
+   * Set when the run folder cannot be read as a whole (run.json missing, truncated or invalid):
+   * why, and what can be recovered (e.g. "3 good checkpoints: resume will rebuild run.json").
+   */
+  damaged?: { reason: string; recovery: string } | null
 }
 
 export interface SampleSnapshot {

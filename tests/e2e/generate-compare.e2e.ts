@@ -290,7 +290,8 @@ describe('Generate and Compare in a browser, through gan-studio serve', () => {
     const summary = page.getByRole('table', { name: 'Summary of each run' })
     await summary.getByText('seed-2', { exact: true }).waitFor()
     await screenshot(page, 'cmp-03-tagged')
-    const json = JSON.parse(await fsp.readFile(join(dirB, 'run.json'), 'utf8')) as { tags: string[]; note: string }
+    // What a person edits is kept in meta.json (the training loop never writes it).
+    const json = JSON.parse(await fsp.readFile(join(dirB, 'meta.json'), 'utf8')) as { tags: string[]; note: string }
     expect(json.tags).toEqual(['longer', 'seed-2'])
     expect(json.note).toBe('Three more steps than A.')
 

@@ -116,7 +116,7 @@ export async function runImportBench(opts: ImportBenchOptions = {}): Promise<Imp
     (opts.pillow === false
       ? 'Pillow not timed (pillow: false).'
       : `${count} JPEGs, ~${(bytes / files.length / 1e6).toFixed(1)} MB each, to ${RESOLUTION} px centre crop; best of ${repeats}. ` +
-        `Pillow: a pool of ${parallel} processes with JPEG draft mode. Ours: baseline and progressive JPEGs decoded at 1/8 scale in the DCT domain (WebAssembly kernels) on ${cores} worker threads, anything else through sharp on ${parallel} libuv threads.`)
+        `Pillow: a pool of ${parallel} processes with JPEG draft mode. Ours: baseline JPEGs decoded at 1/8 scale in the DCT domain (WebAssembly kernels) on ${cores} worker threads, anything else (progressive JPEGs included) through sharp on ${parallel} libuv threads.`)
   return {
     ours: best(ours),
     pillow: pillow.length ? best(pillow) : null,

@@ -3,6 +3,7 @@ import { join, resolve } from 'node:path'
 import { BACKEND_REQUESTS, type BackendRequest } from '@shared/config'
 import type { ConfigField } from '@shared/config-fields'
 import { StudioError, toErrorShape, type ErrorCode } from '@shared/errors'
+import { terminalSafe } from '@shared/text'
 import type { BackendChoice } from '../generate/generator'
 import { cacheDir, runsDir } from '../util/home'
 
@@ -22,9 +23,10 @@ export interface CliIo {
 /** What a command needs of CliIo (tests may leave out `tty`: plain lines). */
 export type CommandIo = Pick<CliIo, 'out' | 'err'> & Partial<Pick<CliIo, 'tty'>>
 
+/** Everything the CLI prints goes through here: control characters in it (from names) are escaped. */
 export const processIo: CliIo = {
-  out: (line) => process.stdout.write(line + '\n'),
-  err: (line) => process.stderr.write(line + '\n'),
+  out: (line) => process.stdout.write(terminalSafe(line) + '\n'),
+  err: (line) => process.stderr.write(terminalSafe(line) + '\n'),
   tty: Boolean(process.stdout.isTTY) && process.env.CI !== 'true'
 }
 

@@ -1,5 +1,6 @@
 import { randomBytes, timingSafeEqual } from 'node:crypto'
 import type { IncomingMessage } from 'node:http'
+import { hostname, networkInterfaces } from 'node:os'
 import { TOKEN_PARAM } from '@shared/wire'
 
 /** A fresh access token: 32 random bytes, URL-safe. */
@@ -7,60 +8,76 @@ export function newToken(): string {
   return randomBytes(32).toString('base64url')
 }
 
-/** The cookie that remembers the token for the page's own asset requests (per port: cookies ignore ports). */
-export function cookieName(port: number): string {
-  return `gan-studio-token-${port}`
-}
-
-export type TokenSource = 'query' | 'cookie' | 'header'
-
 /**
- * Which presented credential matches the token, if any: `?token=` in the URL, the cookie set when
- * the page was first opened with it, or `Authorization: Bearer`. Compared in constant time.
+ * The access token as a request presents it: `?token=` in the URL or `Authorization: Bearer`.
+ * There is no cookie: cookies are not scoped to a port, so a token in a cookie for 127.0.0.1 would
+ * be sent to every other server on the machine. The page keeps the token and sends it explicitly.
+ * `presented` tells "no token" (the page's own code may load) from "a wrong token" (refused).
  */
-export function authenticate(req: IncomingMessage, token: string, port: number): TokenSource | null {
-  const url = new URL(req.url ?? '/', 'http://localhost')
+export function checkToken(url: URL, req: IncomingMessage, token: string): { presented: boolean; valid: boolean } {
   const fromQuery = url.searchParams.get(TOKEN_PARAM)
-  if (fromQuery !== null) return sameToken(fromQuery, token) ? 'query' : null
-  const fromCookie = readCookie(req.headers.cookie, cookieName(port))
-  if (fromCookie !== null && sameToken(fromCookie, token)) return 'cookie'
+  if (fromQuery !== null) return { presented: true, valid: sameToken(fromQuery, token) }
   const auth = req.headers.authorization
-  if (auth?.startsWith('Bearer ') && sameToken(auth.slice(7).trim(), token)) return 'header'
-  return null
+  if (typeof auth === 'string' && auth.length > 0) {
+    return { presented: true, valid: auth.startsWith('Bearer ') && sameToken(auth.slice(7).trim(), token) }
+  }
+  return { presented: false, valid: false }
 }
 
+/** Constant-time comparison (for equal lengths; the length of a random token is no secret). */
 export function sameToken(presented: string, token: string): boolean {
   const a = Buffer.from(presented, 'utf8')
   const b = Buffer.from(token, 'utf8')
   return a.length === b.length && timingSafeEqual(a, b)
 }
 
-export function readCookie(header: string | undefined, name: string): string | null {
-  if (!header) return null
-  for (const part of header.split(';')) {
-    const eq = part.indexOf('=')
-    if (eq < 0) continue
-    if (part.slice(0, eq).trim() === name) {
-      try {
-        return decodeURIComponent(part.slice(eq + 1).trim())
-      } catch {
-        return null
-      }
-    }
-  }
-  return null
+const LOOPBACK_NAMES = ['127.0.0.1', 'localhost', '[::1]']
+const WILDCARDS = new Set(['0.0.0.0', '::', '[::]'])
+
+/** `host` as it appears in a URL or a Host header (IPv6 in brackets), lower case. */
+export function urlHost(host: string): string {
+  const h = host.toLowerCase()
+  return h.includes(':') && !h.startsWith('[') ? `[${h}]` : h
 }
 
 /**
- * A browser page from another site must not drive the studio through the visitor's cookie: a
- * WebSocket whose Origin is not this server's own host is refused.
+ * The `Host` values the server answers to (`name:port`, lower case): the loopback names, the
+ * `--host` it was started with, and for a wildcard address this machine's own addresses and name.
+ * Anything else is a DNS-rebinding attempt (a hostile name that resolves to this machine) or a
+ * misdirected request, and is refused.
  */
-export function sameOrigin(req: IncomingMessage): boolean {
+export function allowedHosts(bindHost: string, port: number): Set<string> {
+  const names = new Set<string>(LOOPBACK_NAMES)
+  if (WILDCARDS.has(bindHost.toLowerCase())) {
+    for (const list of Object.values(networkInterfaces())) for (const a of list ?? []) names.add(urlHost(a.address.split('%')[0]!))
+    names.add(urlHost(hostname()))
+  } else {
+    names.add(urlHost(bindHost))
+  }
+  // Browsers leave the default port out of Host and Origin.
+  return new Set([...names].flatMap((n) => (port === 80 ? [`${n}:${port}`, n] : [`${n}:${port}`])))
+}
+
+/** True when the request's Host header names this server. */
+export function hostAllowed(req: IncomingMessage, allowed: Set<string>): boolean {
+  const host = req.headers.host
+  return typeof host === 'string' && allowed.has(host.trim().toLowerCase())
+}
+
+/**
+ * A browser says which page a request comes from in `Origin`. Requests without one are not from
+ * another site's page (browsers always send it on WebSockets and cross-origin requests); with one,
+ * it must be this server's own origin.
+ */
+export function originAllowed(req: IncomingMessage, allowed: Set<string>): boolean {
   const origin = req.headers.origin
-  if (!origin) return true // not a browser (or a same-origin request that omits it)
+  if (origin === undefined) return true
+  if (typeof origin !== 'string') return false
+  let parsed: URL
   try {
-    return new URL(origin).host === req.headers.host
+    parsed = new URL(origin)
   } catch {
     return false
   }
+  return parsed.protocol === 'http:' && allowed.has(parsed.host.toLowerCase())
 }

@@ -1,9 +1,8 @@
 import { toErrorShape } from '@shared/errors'
-import { createReadStream, promises as fsp } from 'node:fs'
-import { createServer, type IncomingMessage, type ServerResponse } from 'node:http'
+import { createServer, STATUS_CODES, type IncomingMessage, type ServerResponse } from 'node:http'
 import type { AddressInfo } from 'node:net'
 import { extname, join } from 'node:path'
-import type { Duplex } from 'node:stream'
+import { pipeline, type Duplex } from 'node:stream'
 import { WebSocketServer, type WebSocket } from 'ws'
 import type { EventName, Events } from '@shared/contract'
 import { FILES_PATH, TOKEN_PARAM, WS_PATH, type ClientMessage, type ServerMessage } from '@shared/wire'
@@ -13,8 +12,9 @@ import { Studio, type StudioOptions } from '../services/studio'
 import { locateBuilt, nodeTrainerSpawner } from '../services/trainer-spawn'
 import type { SpawnTrainer } from '../services/child-connection'
 import { contentTypeFor, studioFileHeaders } from '../util/mime'
-import { resolveFileInside } from '../util/safe-path'
-import { authenticate, cookieName, newToken, sameOrigin } from './auth'
+import { openFileInside, openResolvedInside, type OpenedFile } from '../util/safe-path'
+import { printable } from '@shared/text'
+import { allowedHosts, checkToken, hostAllowed, newToken, originAllowed } from './auth'
 
 export interface StartServerOptions {
   /** Loopback unless asked otherwise. */
@@ -30,6 +30,8 @@ export interface StartServerOptions {
   /** Default: a fresh random one. */
   token?: string
   trainer?: StudioOptions['trainer']
+  /** Where refused requests and handler failures are reported, one line each (default: stderr). */
+  log?: (line: string) => void
 }
 
 export interface RunningServer {
@@ -44,15 +46,29 @@ export interface RunningServer {
 
 /** Progress events are skipped for a socket with this much unsent data (a slow client). */
 const SLOW_CLIENT_BYTES = 4 * 1024 * 1024
-const MAX_MESSAGE_BYTES = 8 * 1024 * 1024
+/** The largest request the studio sends is a few kilobytes (a run's settings, a note). */
+export const MAX_MESSAGE_BYTES = 256 * 1024
+/** Requests one socket may have in flight; more are answered `busy` at once. */
+export const MAX_IN_FLIGHT = 32
+/** Open sockets at a time (a page uses one; reloads and tabs add a few). */
+export const MAX_SOCKETS = 32
 
 /**
- * `gan-studio serve`: the built renderer over HTTP and the studio contract over a WebSocket, both
- * behind a random access token (query `?token=`, then a same-site cookie for the page's assets).
+ * `gan-studio serve`: the built renderer over HTTP and the studio contract over a WebSocket. The
+ * socket and the studio's files (`/files/…`) need the random access token, sent explicitly by the
+ * page (`?token=` or `Authorization: Bearer`); the renderer's own code is served without it (it is
+ * the same for every install and holds no data). Every request must name this server in `Host`
+ * (no DNS rebinding) and, from a browser, come from this server's own origin. No handler can bring
+ * the process down: a bad request gets a 4xx and one log line.
  */
 export async function startServer(options: StartServerOptions): Promise<RunningServer> {
   const host = options.host ?? '127.0.0.1'
   const token = options.token ?? newToken()
+  const log = options.log ?? ((line: string) => void process.stderr.write(`${line}\n`))
+  const note = (req: IncomingMessage, status: number, why: string): void => {
+    const target = printable(String(req.url ?? '').slice(0, 200))
+    log(`serve: ${status} ${printable(String(req.method ?? '?'))} ${target}: ${why}`)
+  }
   const studio = new Studio({
     home: options.home,
     mode: 'browser',
@@ -62,61 +78,103 @@ export async function startServer(options: StartServerOptions): Promise<RunningS
   await studio.prepare()
   const dispatch = createDispatcher(handlers, studio)
   const sockets = new Set<WebSocket>()
-  let port = 0
+  let hosts = new Set<string>()
 
-  const server = createServer((req, res) => {
-    handleHttp(req, res).catch((err: unknown) => {
-      if (!res.headersSent) sendText(res, 500, toErrorShape(err).message)
+  const server = createServer({ requestTimeout: 60_000, headersTimeout: 20_000 }, (req, res) => {
+    const fail = (err: unknown): void => {
+      note(req, 500, toErrorShape(err).message)
+      if (!res.headersSent) sendText(res, 500, 'The studio server could not answer this request.')
       else res.destroy()
-    })
+    }
+    try {
+      handleHttp(req, res).catch(fail)
+    } catch (err) {
+      fail(err)
+    }
   })
+  // A request line or headers that do not parse: 400 and a log line, never an exception.
+  server.on('clientError', (err: NodeJS.ErrnoException, socket: Duplex) => {
+    if (err.code !== 'ECONNRESET') log(`serve: 400 malformed request (${printable(err.code ?? err.message)})`)
+    if (socket.writable) socket.end('HTTP/1.1 400 Bad Request\r\nConnection: close\r\nContent-Length: 0\r\n\r\n')
+    else socket.destroy()
+  })
+
+  /** Checks every request shares: a path, this server's Host, this server's Origin. */
+  const admit = (req: IncomingMessage): { url: URL } | { status: number; text: string } => {
+    const url = parseTarget(req.url)
+    if (!url) return { status: 400, text: 'Bad request: the address is not a path on this server.' }
+    if (!hostAllowed(req, hosts))
+      return { status: 421, text: `This studio server answers only to ${[...hosts].join(', ')} (the Host header named another).` }
+    if (!originAllowed(req, hosts)) return { status: 403, text: 'Refused: the request comes from another site’s page.' }
+    return { url }
+  }
 
   const handleHttp = async (req: IncomingMessage, res: ServerResponse): Promise<void> => {
     setCommonHeaders(res)
-    const auth = authenticate(req, token, port)
-    if (!auth) {
-      sendText(
-        res,
-        401,
-        'GAN Studio needs its access token. Open the full link that `gan-studio serve` printed (it ends in ?token=…).'
-      )
-      return
+    const admitted = admit(req)
+    if (!('url' in admitted)) {
+      note(req, admitted.status, admitted.text)
+      return sendText(res, admitted.status, admitted.text)
     }
-    if (auth === 'query') {
-      res.setHeader('Set-Cookie', `${cookieName(port)}=${encodeURIComponent(token)}; Path=/; HttpOnly; SameSite=Strict`)
-    }
+    const { pathname } = admitted.url
     if (req.method !== 'GET' && req.method !== 'HEAD') {
       res.setHeader('Allow', 'GET, HEAD')
-      sendText(res, 405, 'Only GET and HEAD are supported here.')
-      return
+      return sendText(res, 405, 'Only GET and HEAD are supported here.')
     }
-    const pathname = new URL(req.url ?? '/', 'http://localhost').pathname
-    if (pathname === WS_PATH) {
-      sendText(res, 426, 'This address is the studio WebSocket.')
-      return
+    const credential = checkToken(admitted.url, req, token)
+    const needsToken = pathname === WS_PATH || pathname.startsWith(FILES_PATH)
+    if ((credential.presented || needsToken) && !credential.valid) {
+      return sendText(res, 401, 'GAN Studio needs its access token. Open the full link that `gan-studio serve` printed (it ends in ?token=…).')
     }
-    if (pathname.startsWith(FILES_PATH)) {
-      await sendHomeFile(req, res, options.home, pathname.slice(FILES_PATH.length))
-      return
-    }
-    await sendRendererFile(req, res, options.rendererDir, pathname)
+    if (pathname === WS_PATH) return sendText(res, 426, 'This address is the studio WebSocket.')
+    if (pathname.startsWith(FILES_PATH)) return sendHomeFile(req, res, options.home, pathname.slice(FILES_PATH.length))
+    return sendRendererFile(req, res, options.rendererDir, pathname)
   }
 
-  const wss = new WebSocketServer({ noServer: true, maxPayload: MAX_MESSAGE_BYTES })
-  server.on('upgrade', (req: IncomingMessage, socket: Duplex, head: Buffer) => {
-    const pathname = new URL(req.url ?? '/', 'http://localhost').pathname
-    if (pathname !== WS_PATH) return refuseUpgrade(socket, 404, 'Not Found')
-    if (!authenticate(req, token, port)) return refuseUpgrade(socket, 401, 'Unauthorized')
-    if (!sameOrigin(req)) return refuseUpgrade(socket, 403, 'Forbidden')
+  const wss = new WebSocketServer({ noServer: true, maxPayload: MAX_MESSAGE_BYTES, perMessageDeflate: false })
+  wss.on('error', (err) => log(`serve: socket server error (${printable(err.message)})`))
+  const upgrade = (req: IncomingMessage, socket: Duplex, head: Buffer): void => {
+    const refuse = (status: number, why: string): void => {
+      note(req, status, why)
+      refuseUpgrade(socket, status)
+    }
+    const admitted = admit(req)
+    if (!('url' in admitted)) return refuse(admitted.status, admitted.text)
+    if (admitted.url.pathname !== WS_PATH) return refuse(404, 'no socket at this address')
+    if (!checkToken(admitted.url, req, token).valid) return refuse(401, 'missing or wrong access token')
+    if (sockets.size >= MAX_SOCKETS) return refuse(503, `already ${MAX_SOCKETS} sockets open`)
     wss.handleUpgrade(req, socket, head, (ws) => {
       sockets.add(ws)
+      let inFlight = 0
       ws.on('close', () => sockets.delete(ws))
-      ws.on('error', () => sockets.delete(ws))
+      ws.on('error', (err) => {
+        sockets.delete(ws)
+        log(`serve: socket closed after an error (${printable(err.message)})`)
+      })
       ws.on('message', (data, isBinary) => {
-        if (isBinary) return
-        void answer(ws, dispatch, data.toString())
+        try {
+          if (isBinary) return send(ws, refusal(-1, 'invalid-params', 'Send requests as JSON text.'))
+          if (inFlight >= MAX_IN_FLIGHT) {
+            return send(ws, refusal(peekId(data.toString()), 'busy', `More than ${MAX_IN_FLIGHT} requests at once on one connection; wait for some answers.`))
+          }
+          inFlight += 1
+          answer(ws, dispatch, data.toString())
+            .catch((err: unknown) => log(`serve: a request failed (${printable(toErrorShape(err).message)})`))
+            .finally(() => (inFlight -= 1))
+        } catch (err) {
+          log(`serve: a socket message failed (${printable(toErrorShape(err).message)})`)
+        }
       })
     })
+  }
+  server.on('upgrade', (req: IncomingMessage, socket: Duplex, head: Buffer) => {
+    socket.on('error', () => socket.destroy())
+    try {
+      upgrade(req, socket, head)
+    } catch (err) {
+      note(req, 400, toErrorShape(err).message)
+      refuseUpgrade(socket, 400)
+    }
   })
 
   const unsubscribe = studio.events.subscribe(<E extends EventName>(name: E, payload: Events[E]) => {
@@ -124,7 +182,11 @@ export async function startServer(options: StartServerOptions): Promise<RunningS
     for (const ws of sockets) {
       if (ws.readyState !== ws.OPEN) continue
       if (name === 'train.progress' && ws.bufferedAmount > SLOW_CLIENT_BYTES) continue
-      ws.send(text)
+      try {
+        ws.send(text)
+      } catch (err) {
+        log(`serve: could not push an event (${printable(toErrorShape(err).message)})`)
+      }
     }
   })
 
@@ -135,11 +197,13 @@ export async function startServer(options: StartServerOptions): Promise<RunningS
       resolve()
     })
   })
-  port = (server.address() as AddressInfo).port
+  server.on('error', (err) => log(`serve: server error (${printable(err.message)})`))
+  const port = (server.address() as AddressInfo).port
+  hosts = allowedHosts(host, port)
 
   let closing: Promise<void> | null = null
   return {
-    url: `http://${urlHost(host)}:${port}/?${TOKEN_PARAM}=${encodeURIComponent(token)}`,
+    url: `http://${linkHost(host)}:${port}/?${TOKEN_PARAM}=${encodeURIComponent(token)}`,
     token,
     port,
     studio,
@@ -157,6 +221,29 @@ export async function startServer(options: StartServerOptions): Promise<RunningS
       return closing
     }
   }
+}
+
+/**
+ * The request target as a URL on this server, or null when it is not a path (`*`, an absolute
+ * URL, a bracket or port that does not parse). `//x` is a path here, never a host.
+ */
+export function parseTarget(raw: string | undefined): URL | null {
+  if (typeof raw !== 'string' || !raw.startsWith('/')) return null
+  try {
+    return new URL(`http://studio.invalid${raw}`)
+  } catch {
+    return null
+  }
+}
+
+function refusal(id: number, code: 'invalid-params' | 'busy', message: string): ServerMessage {
+  return { type: 'reply', id, reply: { ok: false, error: { code, message } } }
+}
+
+/** The id of a request that will not be parsed in full (for a `busy` reply); -1 when there is none. */
+function peekId(text: string): number {
+  const m = /"id"\s*:\s*(\d{1,15})\b/.exec(text.slice(0, 4096))
+  return m ? Number(m[1]) : -1
 }
 
 /** One socket message: parse, dispatch, reply with the same id. Malformed messages get a readable error. */
@@ -183,8 +270,8 @@ function send(ws: WebSocket, message: ServerMessage): void {
   if (ws.readyState === ws.OPEN) ws.send(JSON.stringify(message))
 }
 
-function refuseUpgrade(socket: Duplex, status: number, text: string): void {
-  socket.write(`HTTP/1.1 ${status} ${text}\r\nConnection: close\r\nContent-Length: 0\r\n\r\n`)
+function refuseUpgrade(socket: Duplex, status: number): void {
+  if (socket.writable) socket.end(`HTTP/1.1 ${status} ${STATUS_CODES[status] ?? 'Refused'}\r\nConnection: close\r\nContent-Length: 0\r\n\r\n`)
   socket.destroy()
 }
 
@@ -203,61 +290,62 @@ function sendText(res: ServerResponse, status: number, text: string): void {
 }
 
 async function sendHomeFile(req: IncomingMessage, res: ServerResponse, home: string, rawPath: string): Promise<void> {
-  let file: string
-  let size: number
+  let opened: OpenedFile
   try {
-    file = await resolveFileInside(home, rawPath)
-    const stat = await fsp.stat(file)
-    if (!stat.isFile()) return sendText(res, 404, 'Not a file.')
-    size = stat.size
+    opened = await openFileInside(home, rawPath)
   } catch (err) {
-    const error = toErrorShape(err)
-    return sendText(res, error.code === 'not-found' ? 404 : error.code === 'bad-input' ? 403 : 500, error.message)
+    return sendFileError(res, err)
   }
-  for (const [name, value] of Object.entries(studioFileHeaders(file, size))) res.setHeader(name, value)
-  streamFile(req, res, file)
+  for (const [name, value] of Object.entries(studioFileHeaders(opened.real, opened.size))) res.setHeader(name, value)
+  streamOpened(req, res, opened)
 }
 
 async function sendRendererFile(req: IncomingMessage, res: ServerResponse, rendererDir: string, pathname: string): Promise<void> {
-  const index = join(rendererDir, 'index.html')
-  let file = index
+  let opened: OpenedFile | null = null
   if (pathname !== '/' && pathname !== '/index.html') {
     try {
-      file = await resolveFileInside(rendererDir, pathname.replace(/^\/+/, ''))
-      if (!(await fsp.stat(file)).isFile()) file = index
+      opened = await openFileInside(rendererDir, pathname.replace(/^\/+/, ''))
     } catch (err) {
       const error = toErrorShape(err)
       if (error.code === 'bad-input') return sendText(res, 403, error.message)
       // An unknown path without an extension is a client-side route: the app answers it.
-      if (extname(pathname) !== '') return sendText(res, 404, 'Not found.')
-      file = index
+      if (error.code !== 'not-found' || extname(pathname) !== '') return sendText(res, 404, 'Not found.')
     }
   }
-  let size: number
-  try {
-    size = (await fsp.stat(file)).size
-  } catch {
-    return sendText(res, 500, 'The studio page is missing: build it with `npm run build`.')
+  const isIndex = opened === null
+  if (!opened) {
+    try {
+      opened = await openResolvedInside(rendererDir, join(rendererDir, 'index.html'))
+    } catch {
+      return sendText(res, 500, 'The studio page is missing: build it with `npm run build`.')
+    }
   }
-  res.statusCode = 200
-  res.setHeader('Content-Type', contentTypeFor(file))
-  res.setHeader('Content-Length', String(size))
-  res.setHeader('Cache-Control', file === index ? 'no-store' : 'no-cache')
-  streamFile(req, res, file)
+  res.setHeader('Content-Type', contentTypeFor(opened.real))
+  res.setHeader('Content-Length', String(opened.size))
+  res.setHeader('Cache-Control', isIndex ? 'no-store' : 'no-cache')
+  streamOpened(req, res, opened)
 }
 
-function streamFile(req: IncomingMessage, res: ServerResponse, file: string): void {
+function sendFileError(res: ServerResponse, err: unknown): void {
+  const error = toErrorShape(err)
+  sendText(res, error.code === 'not-found' ? 404 : error.code === 'bad-input' ? 403 : 500, error.message)
+}
+
+/** Streams the descriptor that was checked (never the name again), `size` bytes at most. */
+function streamOpened(req: IncomingMessage, res: ServerResponse, opened: OpenedFile): void {
   res.statusCode = 200
-  if (req.method === 'HEAD') {
+  if (req.method === 'HEAD' || opened.size === 0) {
+    void opened.handle.close().catch(() => undefined)
     res.end()
     return
   }
-  const stream = createReadStream(file)
-  stream.on('error', () => res.destroy())
-  stream.pipe(res)
+  const stream = opened.handle.createReadStream({ start: 0, end: opened.size - 1, autoClose: true })
+  pipeline(stream, res, () => {
+    void opened.handle.close().catch(() => undefined)
+  })
 }
 
-function urlHost(host: string): string {
+function linkHost(host: string): string {
   if (host === '0.0.0.0' || host === '::') return '127.0.0.1'
   return host.includes(':') ? `[${host}]` : host
 }

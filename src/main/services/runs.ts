@@ -1,16 +1,21 @@
 import type { RunConfig } from '@shared/config'
 import type { RunDetail } from '@shared/contract'
-import { StudioError, type StudioErrorShape } from '@shared/errors'
-import type { MetricRecord, RunJson, RunStatus, RunSummary, SampleSnapshot } from '@shared/runs'
+import { StudioError } from '@shared/errors'
+import type { MetricRecord, RunStatus, RunSummary, SampleSnapshot } from '@shared/runs'
+import { latestGoodCheckpoint } from '../trainer/run/checkpoint'
+import type { RunMeta } from '../trainer/run/format'
 import {
   createRun,
   deleteRun,
+  INTERRUPTED,
   listRuns,
   listSamples,
   readMetrics,
+  readOrRebuildRun,
   readRun,
   summarizeRun,
-  updateRun
+  updateRun,
+  writeRunMeta
 } from '../trainer/run/runs'
 import { childPath } from '../util/safe-path'
 import type { DatasetLibrary } from './datasets'
@@ -27,13 +32,7 @@ export interface RunLibraryOptions {
 /** How long pause/resume/stop wait for the training loop to acknowledge before answering. */
 const ACK_MS = 3000
 
-type RunMeta = Partial<Pick<RunJson, 'name' | 'tags' | 'note'>>
-
-/** Shown for a run whose run.json says `running` though no job owns it: the app died under it. */
-export const INTERRUPTED: StudioErrorShape = {
-  code: 'crashed',
-  message: 'Interrupted: GAN Studio stopped while this run was training (a crash or a forced quit). Resume continues from its last checkpoint.'
-}
+export { INTERRUPTED }
 
 /**
  * The run library: `<home>/runs` as the studio sees it, merged with what the trainer host knows
@@ -41,9 +40,6 @@ export const INTERRUPTED: StudioErrorShape = {
  * resumable), plus the training verbs: start, pause, resume, stop.
  */
 export class RunLibrary {
-  /** Renames/notes made while a job owns run.json, re-applied when it ends (the loop rewrites run.json). */
-  private readonly pendingMeta = new Map<string, RunMeta>()
-
   constructor(private readonly opts: RunLibraryOptions) {}
 
   get dir(): string {
@@ -71,7 +67,7 @@ export class RunLibrary {
     const run = await readRun(dir)
     const samples = await listSamples(dir, run.id)
     const summary = this.present(summarizeRun(dir, run, samples))
-    return { run: { ...run, ...this.pendingMeta.get(id), status: summary.status, step: summary.step, error: summary.error }, summary, samples }
+    return { run: { ...run, status: summary.status, step: summary.step, error: summary.error }, summary, samples }
   }
 
   async metrics(id: string, sinceStep: number): Promise<MetricRecord[]> {
@@ -109,7 +105,8 @@ export class RunLibrary {
    */
   async resume(id: string, steps?: number): Promise<RunSummary> {
     const dir = this.dirOf(id)
-    let run = await readRun(dir)
+    // A run whose run.json is damaged or missing is rebuilt from its newest good checkpoint.
+    let run = await readOrRebuildRun(dir)
     const job = this.opts.trainer.job(id)
     if (job) {
       if (steps === undefined || steps === run.config.steps) {
@@ -125,8 +122,10 @@ export class RunLibrary {
       throw new StudioError('bad-input', `This run has finished its ${run.config.steps} steps. Give a new total to train it further.`)
     }
     const target = steps ?? run.config.steps
-    if (target <= run.step) {
-      throw new StudioError('bad-input', `The run is already at step ${run.step}; choose a total above that.`)
+    // Training continues from the newest good checkpoint, whatever run.json's step says.
+    const from = await resumeStep(dir)
+    if (target <= from) {
+      throw new StudioError('bad-input', `The run is already at step ${from}; choose a total above that.`)
     }
     if (steps !== undefined && steps !== run.config.steps) {
       await updateRun(dir, { config: { ...run.config, steps } })
@@ -167,31 +166,25 @@ export class RunLibrary {
     const dir = this.dirOf(id)
     if (this.opts.trainer.job(id)) throw new StudioError('busy', 'This run is training or queued; stop it before deleting it.')
     await deleteRun(dir)
-    this.pendingMeta.delete(id)
   }
 
   /** The library's view of a run: the live job's state wins over run.json, which lags it. */
   present(summary: RunSummary): RunSummary {
-    const meta = this.pendingMeta.get(summary.id)
-    return presentRun(meta ? { ...summary, ...meta } : summary, this.opts.trainer.job(summary.id))
+    return presentRun(summary, this.opts.trainer.job(summary.id))
   }
 
+  /** Name, tags and note go to meta.json, which only this side writes (the training loop never does). */
   private async patchMeta(id: string, meta: RunMeta): Promise<RunSummary> {
     const dir = this.dirOf(id)
-    await updateRun(dir, meta)
-    const ended = this.opts.trainer.whenEnded(id)
-    if (ended) {
-      // The training loop keeps its own copy of run.json and would write the old values back.
-      this.pendingMeta.set(id, { ...this.pendingMeta.get(id), ...meta })
-      void ended.then(async () => {
-        const pending = this.pendingMeta.get(id)
-        if (!pending) return
-        this.pendingMeta.delete(id)
-        await updateRun(dir, pending).catch(() => undefined)
-      })
-    }
+    await readRun(dir)
+    await writeRunMeta(dir, meta)
     return this.summary(id)
   }
+}
+
+/** The step training continues from: the newest good checkpoint's (0 without one), never run.json's claim. */
+export async function resumeStep(dir: string): Promise<number> {
+  return (await latestGoodCheckpoint(dir))?.manifest.step ?? 0
 }
 
 /** Pure: a run summary as shown, given the job (if any) that owns it. */

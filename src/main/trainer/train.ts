@@ -1,7 +1,8 @@
-import { join } from 'node:path'
+import { hostname } from 'node:os'
+import { basename, join } from 'node:path'
 import * as tf from '@tensorflow/tfjs'
 import type { RunConfig } from '@shared/config'
-import type { DatasetJson } from '@shared/datasets'
+import { toDatasetSummary, type DatasetJson } from '@shared/datasets'
 import { StudioError, toErrorShape, type StudioErrorShape } from '@shared/errors'
 import { sampleFileName, type MetricRecord, type RunJson, type RunStatus } from '@shared/runs'
 import { writeFileAtomic } from '../util/fs'
@@ -15,7 +16,7 @@ import { availableCores } from './tf/wasm'
 import { latentsForSeeds, Rng } from './model/rng'
 import { latestGoodCheckpoint, saveCheckpoint } from './run/checkpoint'
 import { gridPng, toUint8 } from './run/grid'
-import { appendMetrics, readRun, truncateMetrics, writeRun } from './run/runs'
+import { appendMetrics, readOrRebuildRun, truncateMetrics, writeRun } from './run/runs'
 import { initBackend } from './tf/backends'
 import { collectGarbage, GC_EVERY_STEPS } from './tf/memory'
 
@@ -192,19 +193,22 @@ export async function trainRun(opts: TrainRunOptions): Promise<RunJson> {
   const { runDir } = opts
   const control: TrainControl = opts.control ?? { stop: false, pause: false }
   const emit = opts.emit ?? (() => {})
-  let run = await readRun(runDir)
+  let run = await readOrRebuildRun(runDir, (message) =>
+    emit({ type: 'log', line: { runId: basename(runDir), level: 'warn', message, time: new Date().toISOString() } })
+  )
   const runId = run.id
   const config = run.config
   const target = config.steps
   const log = (message: string, level: 'info' | 'warn' | 'error' = 'info'): void =>
     emit({ type: 'log', line: { runId, level, message, time: new Date().toISOString() } })
-  /** Writes run.json, keeping what the studio may edit while training (name, tags, note). */
+  /** Writes run.json. What a person edits (name, tags, note) lives in meta.json, which the loop never writes. */
   const persist = async (patch: Partial<RunJson>): Promise<void> => {
-    const onDisk = await readRun(runDir).catch(() => run)
-    run = await writeRun(runDir, { ...run, name: onDisk.name, tags: onDisk.tags, note: onDisk.note, ...patch })
+    run = await writeRun(runDir, { ...run, ...patch })
   }
   const setStatus = async (status: RunStatus, patch: Partial<RunJson> = {}, error: StudioErrorShape | null = null): Promise<void> => {
-    await persist({ ...patch, status, error })
+    // While running, run.json names this process: a reader can tell a live run from one whose process died.
+    const owner = status === 'running' ? { pid: process.pid, host: hostname() } : null
+    await persist({ ...patch, status, error, owner })
     emit({ type: 'status', runId, status, error })
   }
 
@@ -220,18 +224,29 @@ export async function trainRun(opts: TrainRunOptions): Promise<RunJson> {
     let step = 0
     let imagesSeen = 0
     let trainingMs = run.trainingMs
-    const ckpt = await latestGoodCheckpoint(runDir, (name, reason) => log(`Skipping checkpoint ${name}: ${reason}`, 'warn'))
+    // Damaged checkpoints are moved to checkpoints/damaged/ (kept, never candidates again).
+    const ckpt = await latestGoodCheckpoint(runDir, (name, reason) => log(`Skipping checkpoint ${name}, moved to checkpoints/damaged: ${reason}`, 'warn'), { moveAside: true })
     if (ckpt) {
       await gan.load({ tensors: ckpt.tensors, gOptStep: ckpt.manifest.gOptStep, dOptStep: ckpt.manifest.dOptStep, rng: ckpt.manifest.rng })
       step = ckpt.manifest.step
       imagesSeen = ckpt.manifest.imagesSeen
       trainingMs = ckpt.manifest.trainingMs
-      await truncateMetrics(runDir, step)
       log(`Resumed from checkpoint ${ckpt.name} (step ${step}).`)
     } else if (run.step > 0) {
       log('No usable checkpoint found; starting this run from step 0.', 'warn')
     }
-    await setStatus('running', { backend, step, imagesSeen, trainingMs, dataset: { ...run.dataset, count: dataset.count } })
+    // The metrics log goes back to where training continues from (lines past it are from lost steps).
+    await truncateMetrics(runDir, step)
+    const datasetRecord = run.dataset.id === '' ? toDatasetSummary(dataset) : { ...run.dataset, count: dataset.count }
+    await setStatus('running', {
+      backend,
+      step,
+      imagesSeen,
+      trainingMs,
+      latestCheckpoint: ckpt?.name ?? null,
+      latestCheckpointStep: ckpt?.manifest.step ?? 0,
+      dataset: datasetRecord
+    })
 
     const seeds = gridSeeds(config.gridSize)
     const gridZ = latentsForSeeds(seeds, config.model.latentDim)
@@ -340,14 +355,29 @@ export async function trainRun(opts: TrainRunOptions): Promise<RunJson> {
     log(`Finished at step ${step}.`)
     return run
   } catch (err) {
-    const error = toErrorShape(err)
+    const error = describeTrainingFailure(err, runDir)
     log(error.message, 'error')
-    await setStatus('failed', {}, error).catch(() => {})
-    if (err instanceof StudioError) throw err
+    try {
+      await setStatus('failed', {}, error)
+    } catch (writeErr) {
+      // Nothing more can be written here (a full disk); run.json still names this process, so
+      // once it has exited readers show the run as interrupted and resumable.
+      log(`Could not record the failure in ${join(runDir, 'run.json')}: ${toErrorShape(writeErr).message}`, 'error')
+    }
+    if (err instanceof StudioError && err.message === error.message) throw err
     throw new StudioError(error.code, error.message)
   } finally {
     await gan?.dispose()
   }
+}
+
+/** The failure as a person should read it: a full disk names the folder. */
+function describeTrainingFailure(err: unknown, runDir: string): StudioErrorShape {
+  const code = (err as NodeJS.ErrnoException | undefined)?.code
+  if (code === 'ENOSPC' || code === 'EDQUOT') {
+    return { code: 'io', message: `The disk holding ${runDir} is full; training stopped. Free some space, then resume (it continues from the last checkpoint).` }
+  }
+  return toErrorShape(err)
 }
 
 /**

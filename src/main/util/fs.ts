@@ -35,21 +35,27 @@ export async function fsyncDir(dir: string): Promise<void> {
   }
 }
 
-/** Writes a whole folder atomically: files go into `<dir>.tmp-<pid>`, are fsynced, then renamed. */
+/** Writes a whole folder atomically: files go into `<dir>.tmp-<pid>`, are fsynced, then renamed; a failed write leaves nothing behind. */
 export async function writeDirAtomic(dir: string, files: Record<string, string | Uint8Array>): Promise<void> {
   const tmp = `${dir}.tmp-${process.pid}-${Date.now()}`
   await fsp.rm(tmp, { recursive: true, force: true })
-  await fsp.mkdir(tmp, { recursive: true })
-  for (const [name, data] of Object.entries(files)) {
-    const handle = await fsp.open(join(tmp, name), 'w')
-    try {
-      await handle.writeFile(data)
-      await handle.sync()
-    } finally {
-      await handle.close()
+  try {
+    await fsp.mkdir(tmp, { recursive: true })
+    for (const [name, data] of Object.entries(files)) {
+      const handle = await fsp.open(join(tmp, name), 'w')
+      try {
+        await handle.writeFile(data)
+        await handle.sync()
+      } finally {
+        await handle.close()
+      }
     }
+    await fsyncDir(tmp)
+  } catch (err) {
+    // A partial write (a full disk) must not keep taking the space: remove it before reporting.
+    await fsp.rm(tmp, { recursive: true, force: true }).catch(() => undefined)
+    throw err
   }
-  await fsyncDir(tmp)
   await fsp.rm(dir, { recursive: true, force: true })
   await fsp.rename(tmp, dir)
   await fsyncDir(dirname(dir))

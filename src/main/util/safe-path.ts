@@ -1,4 +1,4 @@
-import { promises as fsp } from 'node:fs'
+import { constants as fsConstants, promises as fsp } from 'node:fs'
 import { isAbsolute, join, relative, resolve, sep } from 'node:path'
 import { StudioError } from '@shared/errors'
 
@@ -80,4 +80,62 @@ export function childPath(root: string, name: string): string {
 function refused(rawPath: string, why: string): StudioError {
   const shown = rawPath.length > 80 ? `${rawPath.slice(0, 80)}…` : rawPath
   return new StudioError('bad-input', `Refused path "${shown}": ${why}. Only files inside the studio folder can be read.`)
+}
+
+export interface OpenedFile {
+  handle: fsp.FileHandle
+  /** The real path that was checked to be inside the root. */
+  real: string
+  size: number
+}
+
+/**
+ * Opens a file inside `root` for reading, safely against a folder being swapped for a symlink
+ * while the request runs: the file is opened once (non-blocking, so a FIFO cannot hang the
+ * server), then what was opened is checked: on Linux the kernel's path of the descriptor must lie
+ * inside the root's real path; elsewhere the real path by name must lie inside and its device and
+ * inode must be the descriptor's (a narrower window, not none). The caller reads from the
+ * returned handle only, never by name again, and closes it. A plain file only; anything else is
+ * not-found.
+ *
+ * What this trusts: the contents of the root. A hard link inside it to a file elsewhere is the
+ * same file as far as the disk can tell, and is served.
+ */
+export async function openFileInside(root: string, rawPath: string): Promise<OpenedFile> {
+  return openResolvedInside(root, resolveInside(root, rawPath))
+}
+
+/** `openFileInside` for a path already resolved by name (`resolveInside`). */
+export async function openResolvedInside(root: string, target: string): Promise<OpenedFile> {
+  let handle: fsp.FileHandle
+  try {
+    handle = await fsp.open(target, fsConstants.O_RDONLY | (fsConstants.O_NONBLOCK ?? 0) | (fsConstants.O_NOCTTY ?? 0))
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code
+    if (code === 'ENOENT' || code === 'ENOTDIR' || code === 'EISDIR') throw new StudioError('not-found', 'No such file in the studio folder.')
+    if (code === 'ELOOP' || code === 'EACCES' || code === 'EPERM') throw new StudioError('bad-input', 'Refused: that file cannot be read.')
+    throw err
+  }
+  try {
+    const opened = await handle.stat()
+    if (!opened.isFile()) throw new StudioError('not-found', 'Not a file.')
+    const realRoot = await fsp.realpath(root)
+    // Where the kernel says the opened file is (Linux): no name is looked up again.
+    const fdPath = await fsp.readlink(`/proc/self/fd/${handle.fd}`).catch(() => null)
+    if (fdPath !== null && fdPath.startsWith('/')) {
+      if (!isWithin(realRoot, fdPath)) throw new StudioError('bad-input', 'Refused: that file is outside the studio folder.')
+      return { handle, real: fdPath, size: opened.size }
+    }
+    // Elsewhere: the real path by name must be inside, and name the very file that was opened.
+    const real = await realPathInside(root, target)
+    const named = await fsp.stat(real)
+    if (named.dev !== opened.dev || named.ino !== opened.ino) {
+      throw new StudioError('bad-input', 'Refused: the file changed while it was being opened.')
+    }
+    return { handle, real, size: opened.size }
+  } catch (err) {
+    await handle.close().catch(() => undefined)
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') throw new StudioError('not-found', 'No such file in the studio folder.')
+    throw err
+  }
 }

@@ -5,7 +5,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { RunConfigSchema } from '@shared/config'
 import type { DatasetSummary } from '@shared/datasets'
 import type { RunSummary } from '@shared/runs'
-import { INTERRUPTED, presentRun } from '../../../src/main/services/runs'
+import { INTERRUPTED, presentRun, resumeStep } from '../../../src/main/services/runs'
+import { saveCheckpoint } from '../../../src/main/trainer/run/checkpoint'
 import { Studio } from '../../../src/main/services/studio'
 import { createRun, readRun, updateRun } from '../../../src/main/trainer/run/runs'
 import { makeImageFolder } from '../../helpers/images'
@@ -33,6 +34,11 @@ async function makeRun(patch: Parameters<typeof updateRun>[1] = {}): Promise<str
   const { dir, run } = await createRun({ runsDir: studio.runs.dir, config, dataset })
   if (Object.keys(patch).length) await updateRun(dir, patch)
   return run.id
+}
+
+function checkpointMeta(step: number) {
+  const config = RunConfigSchema.parse({ source: '/pics/cats', steps: 100 })
+  return { step, imagesSeen: step * 4, trainingMs: step, appVersion: 'test', config, rng: [1, 2, 3, 4] as [number, number, number, number], gOptStep: step, dOptStep: step }
 }
 
 function summary(patch: Partial<RunSummary> = {}): RunSummary {
@@ -73,6 +79,7 @@ describe('RunLibrary', () => {
 
   it('resume validates the step total and updates the config for a new total', async () => {
     const done = await makeRun({ status: 'completed', step: 100 })
+    await saveCheckpoint(studio.runs.dirOf(done), checkpointMeta(100), { t: { shape: [2], data: new Float32Array([1, 2]) } })
     await expect(studio.runs.resume(done)).rejects.toMatchObject({ code: 'bad-input', message: expect.stringMatching(/finished its 100 steps/) })
     await expect(studio.runs.resume(done, 80)).rejects.toMatchObject({ code: 'bad-input', message: expect.stringMatching(/already at step 100/) })
     const resumed = await studio.runs.resume(done, 150)
@@ -99,9 +106,22 @@ describe('RunLibrary', () => {
     expect((await studio.runs.summary(id)).name).toBe('Better name')
     await expect(studio.runs.delete(id)).rejects.toMatchObject({ code: 'busy' })
     child.post({ type: 'done', jobId: child.jobId, output: fakeRun({ id, status: 'stopped' }) })
-    await until(async () => expect((await readRun(studio.runs.dirOf(id))).name).toBe('Better name'))
+    await until(() => expect(studio.trainer.jobs()).toEqual([]))
+    expect((await readRun(studio.runs.dirOf(id))).name).toBe('Better name')
     await studio.runs.delete(id)
     await expect(studio.runs.summary(id)).rejects.toMatchObject({ code: 'not-found' })
+  })
+
+  it('resume goes by the newest good checkpoint, not by a step that run.json claims', async () => {
+    const id = await makeRun({ status: 'stopped', step: 999_999 })
+    await saveCheckpoint(studio.runs.dirOf(id), checkpointMeta(60), { t: { shape: [2], data: new Float32Array([1, 2]) } })
+    expect(await resumeStep(studio.runs.dirOf(id))).toBe(60)
+    expect((await studio.runs.resume(id)).status).toBe('running')
+    const child = children.at(-1)!
+    child.post({ type: 'ready', pid: 1 })
+    await tick()
+    child.post({ type: 'done', jobId: child.jobId, output: fakeRun({ id, status: 'stopped' }) })
+    await until(() => expect(studio.trainer.jobs()).toEqual([]))
   })
 
   it('tags are de-duplicated; a dataset used by a queued run cannot be deleted', async () => {

@@ -8,7 +8,7 @@ import { RunConfigSchema, type RunConfigInput } from '@shared/config'
 import { importDataset } from '../../../src/main/trainer/data/dataset'
 import type { TrainerEvent } from '../../../src/main/trainer/events'
 import { Gan } from '../../../src/main/trainer/model/gan'
-import { loadCheckpoint } from '../../../src/main/trainer/run/checkpoint'
+import { listCheckpoints, loadCheckpoint } from '../../../src/main/trainer/run/checkpoint'
 import { createRun, readMetrics, readRun } from '../../../src/main/trainer/run/runs'
 import { trainRun } from '../../../src/main/trainer/train'
 import { useWasm } from '../../helpers/backend'
@@ -101,6 +101,25 @@ describe('trainRun', () => {
     expect(logs.some((l) => /Skipping checkpoint step-000008/.test(l))).toBe(true)
     expect(logs.some((l) => /Resumed from checkpoint step-000004/.test(l))).toBe(true)
     expect(run.step).toBe(8)
+  })
+
+  it('with every checkpoint damaged: restarts from 0, keeps each new good checkpoint, moves the damaged aside, truncates the metrics', async () => {
+    const runDir = await newRun({ steps: 12 })
+    await train(runDir)
+    const damagedNames = await listCheckpoints(runDir)
+    expect(damagedNames).toEqual(['step-000012', 'step-000008', 'step-000004'])
+    for (const name of damagedNames) await fsp.truncate(join(runDir, 'checkpoints', name, 'tensors.bin'), 100)
+    // Resumed with a shorter total, so the run ends at step 8.
+    const runJson = JSON.parse(await fsp.readFile(join(runDir, 'run.json'), 'utf8')) as { config: { steps: number } }
+    runJson.config.steps = 8
+    await fsp.writeFile(join(runDir, 'run.json'), JSON.stringify(runJson))
+    const run = await train(runDir)
+    expect(run.step).toBe(8)
+    expect(await listCheckpoints(runDir)).toEqual(['step-000008', 'step-000004', 'step-000000'])
+    expect((await fsp.readdir(join(runDir, 'checkpoints', 'damaged'))).sort()).toEqual([...damagedNames].sort())
+    const steps = (await readMetrics(runDir)).map((m) => m.step)
+    expect(steps).toEqual([2, 4, 6, 8]) // each logged step once, none past the run's step
+    expect((await loadCheckpoint(runDir)).manifest.step).toBe(8)
   })
 
   it('pauses between steps and carries on when resumed', async () => {

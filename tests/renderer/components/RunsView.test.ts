@@ -44,6 +44,32 @@ describe('Runs library', () => {
     expect(cards[1]!.text()).toContain('The trainer process died.')
   })
 
+  it('lists a damaged run with the reason and what can be recovered, and lets it be resumed', async () => {
+    const reason = 'The run at /home/runs/c: run.json is invalid (createdAt: Invalid input: expected string, received number).'
+    mock = createMockBridge({
+      'runs.list': () => [
+        runSummary({
+          id: 'c',
+          name: 'c',
+          status: 'failed',
+          resumable: true,
+          error: { code: 'bad-input', message: reason },
+          damaged: { reason, recovery: '3 good checkpoints (newest at step 60): resume will rebuild run.json.' }
+        })
+      ],
+      'runs.resume': ({ id }) => runSummary({ id, status: 'running' })
+    })
+    setBridge(mock.bridge)
+    const { wrapper } = await mountView(RunsView, { path: '/runs' })
+    await flushPromises()
+    const note = wrapper.find('[data-test="damaged"]')
+    expect(note.text()).toContain('createdAt')
+    expect(note.text()).toContain('resume will rebuild run.json')
+    await button(wrapper, 'Resume c').trigger('click')
+    await flushPromises()
+    expect(mock.calls['runs.resume']).toHaveBeenCalledWith({ id: 'c' })
+  })
+
   it('a crashed run can be resumed from the library', async () => {
     const { wrapper } = await mountView(RunsView, { path: '/runs' })
     await flushPromises()

@@ -5,6 +5,7 @@ import { describeZodError, type RunConfig, type RunConfigInput } from '@shared/c
 import { configField, describeRange, setAt, type ConfigPath } from '@shared/config-fields'
 import { newRunConfig } from '@shared/recipes'
 import type { DatasetJson } from '@shared/datasets'
+import { printable } from '@shared/text'
 import { importDataset } from '../../trainer/data/dataset'
 import { createRun } from '../../trainer/run/runs'
 import { cacheDir, datasetsDir, runsDir } from '../../util/home'
@@ -130,12 +131,12 @@ export function validConfig(chosen: RunConfigInput, imageCount: number | null): 
 
 export function printDatasetSummary(dataset: DatasetJson, io: CliIo): void {
   io.out(
-    `Dataset "${dataset.name}": ${dataset.count} usable image${dataset.count === 1 ? '' : 's'} at ${dataset.resolution} px` +
+    `Dataset "${printable(dataset.name)}": ${dataset.count} usable image${dataset.count === 1 ? '' : 's'} at ${dataset.resolution} px` +
       (dataset.duplicates ? `, ${dataset.duplicates} duplicate${dataset.duplicates === 1 ? '' : 's'} removed` : '') +
       (dataset.skipped.length ? `, ${dataset.skipped.length} skipped:` : '')
   )
   const shown = dataset.skipped.slice(0, 10)
-  for (const s of shown) io.out(`  skipped ${s.file}: ${s.reason}`)
+  for (const s of shown) io.out(`  skipped ${printable(s.file)}: ${printable(s.reason)}`)
   if (dataset.skipped.length > shown.length) io.out(`  … and ${dataset.skipped.length - shown.length} more (see dataset.json)`)
 }
 
@@ -160,7 +161,7 @@ export async function run(argv: string[], io: CliIo): Promise<number> {
   const config = validConfig(chosen, dataset.count)
   io.out(`Model: ${describeModel(config)}`)
   const { dir } = await createRun({ runsDir: out, config, dataset })
-  io.out(`Run folder: ${dir}`)
+  io.out(`Run folder: ${printable(dir)}`)
   return runTraining({ runDir: dir, io, backendCacheFile: `${cacheDir()}/backends.json` })
 }
 

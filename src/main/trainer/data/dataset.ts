@@ -2,6 +2,7 @@ import { createHash } from 'node:crypto'
 import { promises as fsp } from 'node:fs'
 import { basename, join } from 'node:path'
 import sharp from 'sharp'
+import { printable } from '@shared/text'
 import type { Preprocess } from '@shared/config'
 import { toDatasetSummary, type DatasetJson, type DatasetStats, type DatasetSummary, type DuplicateFile, type ImportProgress, type SkippedFile } from '@shared/datasets'
 import { StudioError } from '@shared/errors'
@@ -9,7 +10,7 @@ import { forEachConcurrent, withLock } from '../../util/concurrency'
 import { sha256File, writeJsonAtomic } from '../../util/fs'
 import { decodeThreads } from '../../util/threadpool'
 import { CacheFileWriter, removeStaleTemps } from './cache-writer'
-import { FastJpegPool } from './decode-pool'
+import { FastJpegPool } from '../../jpeg/decode-pool'
 import { decodeImage, MIN_SIDE, newScratch, pauseSharpCache, resolvePreprocess, SkipFile, type DecodedImage, type ResolvedPreprocess } from './decode'
 import { IMAGE_EXTENSIONS, resolveSourceFolder, scanImageFolder, throwIfAborted, type ScanEntry, type ScanResult } from './scan'
 import {
@@ -309,7 +310,7 @@ function noImagesError(source: string, skipped: SkippedFile[]): StudioError {
       `No usable images in ${source}: no image files found (looked for ${exts.slice(0, -1).join(', ')} and ${exts.at(-1)} files in it and its subfolders).`
     )
   }
-  const shown = skipped.slice(0, 3).map((s) => `${s.file}: ${s.reason}`)
+  const shown = skipped.slice(0, 3).map((s) => `${printable(s.file)}: ${s.reason}`)
   const more = skipped.length > 3 ? `; and ${skipped.length - 3} more` : ''
   const n = skipped.length
   return new StudioError('no-images', `No usable images in ${source}: ${n} ${n === 1 ? 'file' : 'files'} skipped (${shown.join('; ')}${more}).`)

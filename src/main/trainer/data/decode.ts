@@ -1,4 +1,4 @@
-import { promises as fsp } from 'node:fs'
+import { constants as fsConstants, promises as fsp } from 'node:fs'
 import sharp, { type Metadata, type OutputInfo, type SharpOptions } from 'sharp'
 import { RESOLUTIONS, CROP_MODES, type CropMode, type Preprocess, type Resolution } from '@shared/config'
 import { StudioError } from '@shared/errors'
@@ -61,9 +61,26 @@ export function newScratch(): Scratch {
 /** Files larger than this are decoded from the path instead (huge TIFFs, poster-sized PNGs). */
 const MAX_IN_MEMORY_BYTES = 64 << 20
 
+/**
+ * Opens a file for reading without blocking on a FIFO or device (a file swapped for one after the
+ * scan): anything but a plain file is refused.
+ */
+async function openPlainFile(file: string): Promise<fsp.FileHandle> {
+  const handle = await fsp.open(file, fsConstants.O_RDONLY | (fsConstants.O_NONBLOCK ?? 0))
+  const st = await handle.stat().catch(async (err: unknown) => {
+    await handle.close()
+    throw err
+  })
+  if (!st.isFile()) {
+    await handle.close()
+    throw new SkipFile('not a plain file (a pipe, device or folder)')
+  }
+  return handle
+}
+
 /** Reads a whole file into `scratch` (grown as needed) and returns the filled part. */
 async function readInto(file: string, scratch: Scratch, expected: number): Promise<Buffer> {
-  const handle = await fsp.open(file, 'r')
+  const handle = await openPlainFile(file)
   try {
     const size = Math.max(expected, (await handle.stat()).size)
     if (scratch.buf.length < size) scratch.buf = Buffer.allocUnsafeSlow(Math.max(size, scratch.buf.length * 2))
@@ -82,7 +99,7 @@ async function readInto(file: string, scratch: Scratch, expected: number): Promi
 const HEAD_BYTES = 64 << 10
 
 async function readHead(file: string, bytes: number): Promise<Buffer> {
-  const handle = await fsp.open(file, 'r')
+  const handle = await openPlainFile(file)
   try {
     const buf = Buffer.allocUnsafe(bytes)
     const { bytesRead } = await handle.read(buf, 0, bytes, 0)
@@ -122,14 +139,17 @@ export async function decodeImage(file: string, byteSize: number, pp: ResolvedPr
     try {
       head = inMemory ? await readInto(file, scratch, byteSize) : await readHead(file, Math.max(64, Math.min(HEAD_BYTES, byteSize)))
     } catch (err) {
+      if (err instanceof SkipFile) throw err
       throw new SkipFile(`could not be read (${describeFsError(err)})`)
     }
     if (head.length === 0) throw new SkipFile('empty file (0 bytes)')
     if (inMemory) input = head
     const header = readImageHeader(head)
-    probe = header
-      ? { ...orientedSize(header), channels: header.channels, hasAlpha: header.hasAlpha, format: header.format }
-      : await probeImage(input)
+    if (header) probe = { ...orientedSize(header), channels: header.channels, hasAlpha: header.hasAlpha, format: header.format }
+    else {
+      const from = input
+      probe = await withOwnError(() => probeImage(from))
+    }
   } catch (err) {
     if (err instanceof SkipFile) throw err
     throw new SkipFile(await explainFailure(input, err))
@@ -147,15 +167,19 @@ export async function decodeImage(file: string, byteSize: number, pp: ResolvedPr
     if (side < res) options.density = Math.min(72 * 64, (72 * res) / side)
   }
   const bg = { r: pp.background.r, g: pp.background.g, b: pp.background.b }
-  let img = sharp(input, options)
-  // libvips flattens a grey+alpha image onto a grey version of the background; make it sRGB first.
-  // (Only then: forcing an sRGB pipeline on ordinary images turns off shrink-on-load.)
-  if (probe.hasAlpha && probe.channels <= 2) img = img.pipelineColourspace('srgb')
-  if (probe.hasAlpha) img = img.flatten({ background: bg })
-  img = img.resize(res, res, { fit: FIT[pp.crop], position: 'centre', background: { ...bg, alpha: 1 } })
+  const from = input
+  const pipeline = (): Promise<{ data: Buffer; info: OutputInfo }> => {
+    let img = sharp(from, options)
+    // libvips flattens a grey+alpha image onto a grey version of the background; make it sRGB first.
+    // (Only then: forcing an sRGB pipeline on ordinary images turns off shrink-on-load.)
+    if (probe.hasAlpha && probe.channels <= 2) img = img.pipelineColourspace('srgb')
+    if (probe.hasAlpha) img = img.flatten({ background: bg })
+    img = img.resize(res, res, { fit: FIT[pp.crop], position: 'centre', background: { ...bg, alpha: 1 } })
+    return img.removeAlpha().toColourspace('srgb').raw({ depth: 'uchar' }).toBuffer({ resolveWithObject: true })
+  }
   let out: { data: Buffer; info: OutputInfo }
   try {
-    out = await img.removeAlpha().toColourspace('srgb').raw({ depth: 'uchar' }).toBuffer({ resolveWithObject: true })
+    out = await withOwnError(pipeline)
   } catch (err) {
     throw new SkipFile(await explainFailure(input, err))
   }
@@ -165,6 +189,53 @@ export async function decodeImage(file: string, byteSize: number, pp: ResolvedPr
   if (info.channels === 1) pixels = greyToRgb(data)
   else if (info.channels !== 3) throw new SkipFile(`decoded to ${info.channels} colour channels instead of 3`)
   return { pixels, width, height, hasAlpha: probe.hasAlpha }
+}
+
+/**
+ * libvips keeps one error buffer for the whole process, so while several files decode at once a
+ * failure can carry another file's message (or lose its own). Decodes therefore share a gate; a
+ * decode that fails is run again with the gate to itself, once every other decode has finished
+ * and before any new one starts, so the error it throws then is its own. Failures are rare, so
+ * this costs an import of good files nothing.
+ */
+class LibvipsGate {
+  private running = 0
+  private alone: Promise<void> | null = null
+  private readonly idle: (() => void)[] = []
+
+  async shared<T>(fn: () => Promise<T>): Promise<T> {
+    while (this.alone) await this.alone
+    this.running++
+    try {
+      return await fn()
+    } finally {
+      if (--this.running === 0) for (const wake of this.idle.splice(0)) wake()
+    }
+  }
+
+  async exclusive<T>(fn: () => Promise<T>): Promise<T> {
+    while (this.alone) await this.alone
+    let release!: () => void
+    this.alone = new Promise<void>((r) => (release = r))
+    try {
+      while (this.running > 0) await new Promise<void>((r) => this.idle.push(r))
+      return await fn()
+    } finally {
+      this.alone = null
+      release()
+    }
+  }
+}
+
+const gate = new LibvipsGate()
+
+/** Runs a sharp operation; if it fails, runs it again alone so that the error is this file's own. */
+async function withOwnError<T>(fn: () => Promise<T>): Promise<T> {
+  try {
+    return await gate.shared(fn)
+  } catch {
+    return gate.exclusive(fn)
+  }
 }
 
 /** Size, channels and alpha from sharp, for formats whose header isn't read in JS. */
@@ -211,9 +282,9 @@ function greyToRgb(grey: Buffer): Buffer {
 }
 
 /**
- * libvips keeps one error buffer per process, so with several decodes in flight a failure can come
- * back as "Unknown error" (another thread took the message). Truncation, the most common damage,
- * is therefore also checked from the file itself: JPEG, PNG and GIF files have a fixed trailer.
+ * The reason for the skipped-files list. The error is the file's own (`withOwnError`); truncation,
+ * the most common damage, is also checked from the file itself (JPEG, PNG and GIF files have a
+ * fixed trailer), which gives it one plain wording whatever libvips said.
  */
 async function explainFailure(input: string | Buffer, err: unknown): Promise<string> {
   const described = describeDecodeError(err)
@@ -229,7 +300,7 @@ export async function endsEarly(input: string | Uint8Array): Promise<boolean> {
   if (typeof input === 'string') {
     let handle: fsp.FileHandle | undefined
     try {
-      handle = await fsp.open(input, 'r')
+      handle = await openPlainFile(input)
       const { size } = await handle.stat()
       if (size < 16) return false
       head = Buffer.alloc(8)
@@ -264,7 +335,8 @@ export function describeDecodeError(err: unknown): string {
   const code = (err as NodeJS.ErrnoException | undefined)?.code
   if (code) return `could not be read (${describeFsError(err)})`
   const message = err instanceof Error ? err.message : String(err)
-  const first = message.split('\n')[0]!.trim()
+  // "Input buffer has corrupt header: …" / "Input file …": where libvips read from is no reason.
+  const first = message.split('\n')[0]!.trim().replace(/^Input (buffer|file) has corrupt header:\s*/i, '')
   if (/unsupported image format/i.test(first)) return 'not a readable image (the contents are not JPEG, PNG, WebP, GIF, TIFF, AVIF or SVG)'
   if (/input file is missing/i.test(first)) return 'could not be read (it disappeared during the import)'
   if (/exceeds pixel limit/i.test(first)) return 'too large to decode (over 268 megapixels)'

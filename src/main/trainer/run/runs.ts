@@ -1,17 +1,21 @@
 import { randomBytes } from 'node:crypto'
-import { promises as fsp } from 'node:fs'
+import { promises as fsp, type Dirent } from 'node:fs'
+import { hostname } from 'node:os'
 import { basename, join } from 'node:path'
 import type { RunConfig } from '@shared/config'
 import { toDatasetSummary, type DatasetJson, type DatasetSummary } from '@shared/datasets'
-import { StudioError } from '@shared/errors'
-import { RUN_STATUSES, sampleFileName, type MetricRecord, type RunJson, type RunSummary, type SampleSnapshot } from '@shared/runs'
-import { readJson, writeFileAtomic, writeJsonAtomic } from '../../util/fs'
+import { StudioError, toErrorShape, type StudioErrorShape } from '@shared/errors'
+import { sampleFileName, type MetricRecord, type RunJson, type RunSummary, type SampleSnapshot } from '@shared/runs'
+import { exists, writeFileAtomic, writeJsonAtomic } from '../../util/fs'
 import { APP_VERSION } from '../../util/version'
+import { goodCheckpoints, latestGoodCheckpoint } from './checkpoint'
+import { META_FORMAT, parseRunJson, parseRunMeta, RUN_FORMAT, type RunMeta } from './format'
 
 /** The run folder on disk (see the README): run.json, metrics.jsonl, samples/, checkpoints/, exports/. */
 
-export const RUN_FORMAT = 1
+export { RUN_FORMAT }
 const RUN_JSON = 'run.json'
+const META_JSON = 'meta.json'
 const METRICS = 'metrics.jsonl'
 
 function slug(text: string): string {
@@ -63,33 +67,74 @@ export async function createRun(opts: { runsDir: string; config: RunConfig; data
   return { dir, run }
 }
 
-/** Reads run.json; migrates what it can, and says clearly what it cannot. */
-export async function readRun(dir: string): Promise<RunJson> {
-  let raw: Partial<RunJson> & { formatVersion?: number }
-  try {
-    raw = await readJson(join(dir, RUN_JSON))
-  } catch (err) {
-    if ((err as { code?: string }).code === 'ENOENT') throw new StudioError('not-found', `No run at ${dir} (run.json is missing).`)
-    throw new StudioError('bad-input', `The run at ${dir} has an unreadable run.json: ${(err as Error).message}`)
+/** Why run.json could not be read: missing, written by a newer version, or damaged (with the reason). */
+export class RunFileError extends StudioError {
+  constructor(
+    readonly kind: 'missing' | 'newer' | 'damaged',
+    message: string
+  ) {
+    super(kind === 'missing' ? 'not-found' : 'bad-input', message)
   }
-  if (typeof raw.formatVersion !== 'number' || raw.formatVersion > RUN_FORMAT)
-    throw new StudioError(
-      'bad-input',
-      `The run at ${dir} was written by a newer GAN Studio (format ${String(raw.formatVersion)}); update GAN Studio to open it.`
-    )
-  if (!raw.id || !raw.config || !raw.status || !RUN_STATUSES.includes(raw.status))
-    throw new StudioError('bad-input', `The run at ${dir} has an incomplete run.json.`)
-  return {
-    tags: [],
-    note: '',
-    error: null,
-    backend: null,
-    trainingMs: 0,
-    imagesSeen: 0,
-    latestCheckpoint: null,
-    latestCheckpointStep: 0,
-    ...raw
-  } as RunJson
+}
+
+/**
+ * Reads run.json with its schema (migrating older formats) and lays the user's edits (meta.json)
+ * over it. Throws a RunFileError that says what is wrong.
+ */
+export async function readRun(dir: string): Promise<RunJson> {
+  let text: string
+  try {
+    text = await fsp.readFile(join(dir, RUN_JSON), 'utf8')
+  } catch (err) {
+    if ((err as { code?: string }).code === 'ENOENT') throw new RunFileError('missing', `No run at ${dir} (run.json is missing).`)
+    throw new RunFileError('damaged', `The run at ${dir} has an unreadable run.json: ${(err as Error).message}`)
+  }
+  let raw: unknown
+  try {
+    raw = JSON.parse(text)
+  } catch {
+    throw new RunFileError('damaged', `The run at ${dir} has a damaged run.json (${text.trim() === '' ? 'it is empty' : 'not valid JSON: truncated?'}).`)
+  }
+  const parsed = parseRunJson(raw)
+  if (!parsed.ok) {
+    const newer = /newer GAN Studio/.test(parsed.reason)
+    throw new RunFileError(newer ? 'newer' : 'damaged', `The run at ${dir}: ${parsed.reason}.`)
+  }
+  return { ...parsed.value, ...(await readRunMeta(dir)) }
+}
+
+/** The user's edits (meta.json); empty when there are none or the file is unreadable. */
+export async function readRunMeta(dir: string): Promise<RunMeta> {
+  let raw: unknown
+  try {
+    raw = JSON.parse(await fsp.readFile(join(dir, META_JSON), 'utf8'))
+  } catch {
+    return {}
+  }
+  const parsed = parseRunMeta(raw)
+  return parsed.ok ? parsed.value : {}
+}
+
+const metaWrites = new Map<string, Promise<unknown>>()
+
+/**
+ * Records a rename, tags or a note in meta.json. Only the studio's side calls this (the training
+ * loop never writes meta.json), and writes to one run are queued one after the other, so no edit
+ * is lost to another writer.
+ */
+export async function writeRunMeta(dir: string, patch: RunMeta): Promise<RunMeta> {
+  const previous = metaWrites.get(dir) ?? Promise.resolve()
+  const next = previous.catch(() => undefined).then(async () => {
+    const merged: RunMeta = { ...(await readRunMeta(dir)), ...patch }
+    await writeJsonAtomic(join(dir, META_JSON), { formatVersion: META_FORMAT, ...merged })
+    return merged
+  })
+  metaWrites.set(dir, next)
+  try {
+    return await next
+  } finally {
+    if (metaWrites.get(dir) === next) metaWrites.delete(dir)
+  }
 }
 
 export async function writeRun(dir: string, run: RunJson): Promise<RunJson> {
@@ -103,8 +148,57 @@ export async function updateRun(dir: string, patch: Partial<RunJson>): Promise<R
   return writeRun(dir, { ...run, ...patch })
 }
 
+/**
+ * run.json, rebuilt from the newest good checkpoint when it is missing or damaged (the damaged
+ * file is kept beside it as `run.json.damaged-<time>`). A run.json from a newer version is never
+ * overwritten. Throws when there is nothing to rebuild from.
+ */
+export async function readOrRebuildRun(dir: string, log?: (message: string) => void): Promise<RunJson> {
+  try {
+    return await readRun(dir)
+  } catch (err) {
+    if (!(err instanceof RunFileError) || err.kind === 'newer') throw err
+    const ckpt = await latestGoodCheckpoint(dir)
+    if (!ckpt) throw new StudioError('bad-input', `${err.message} It has no good checkpoint to rebuild it from.`)
+    const stamp = new Date().toISOString().replace(/[:.]/g, '-')
+    if (err.kind === 'damaged') await fsp.rename(join(dir, RUN_JSON), join(dir, `${RUN_JSON}.damaged-${stamp}`)).catch(() => undefined)
+    const m = ckpt.manifest
+    const id = basename(dir)
+    const created = await fsp.stat(dir).then((st) => (st.birthtimeMs > 0 ? st.birthtime : st.mtime).toISOString(), () => m.createdAt)
+    const run: RunJson = {
+      formatVersion: RUN_FORMAT,
+      id,
+      name: m.config.name ?? id,
+      createdAt: created,
+      updatedAt: new Date().toISOString(),
+      appVersion: APP_VERSION,
+      config: m.config,
+      // The real summary is written when training starts (the dataset is re-imported from config.source).
+      dataset: { id: '', name: basename(m.config.source) || 'dataset', count: 0 } as unknown as DatasetSummary,
+      backend: null,
+      status: 'stopped',
+      step: m.step,
+      imagesSeen: m.imagesSeen,
+      trainingMs: m.trainingMs,
+      latestCheckpoint: ckpt.name,
+      latestCheckpointStep: m.step,
+      error: null,
+      tags: [],
+      note: '',
+      owner: null
+    }
+    await writeRun(dir, run)
+    log?.(`Rebuilt run.json of ${dir} from checkpoint ${ckpt.name} (step ${m.step}); the old file was ${err.kind === 'missing' ? 'missing' : `kept as ${RUN_JSON}.damaged-${stamp}`}.`)
+    return readRun(dir)
+  }
+}
+
 export async function deleteRun(dir: string): Promise<void> {
-  await readRun(dir) // refuse to delete a folder that is not a run
+  // Refuse to delete a folder that is not a run; a damaged run can be deleted.
+  await readRun(dir).catch(async (err: unknown) => {
+    if (err instanceof RunFileError && err.kind === 'damaged' && (await describeDamagedRun(dir, err.message))) return
+    throw err
+  })
   await fsp.rm(dir, { recursive: true, force: true })
 }
 
@@ -155,13 +249,31 @@ export async function listSamples(dir: string, runId?: string): Promise<SampleSn
     .sort((a, b) => a.step - b.step)
 }
 
+/** Shown for a run whose run.json says `running` though nothing trains it any more: the process died under it. */
+export const INTERRUPTED: StudioErrorShape = {
+  code: 'crashed',
+  message: 'Interrupted: GAN Studio stopped while this run was training (a crash or a forced quit). Resume continues from its last checkpoint.'
+}
+
+/** True unless `owner` is a process on this machine that no longer exists. */
+export function ownerAlive(owner: RunJson['owner']): boolean {
+  if (!owner || owner.host !== hostname()) return true
+  try {
+    process.kill(owner.pid, 0)
+    return true
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code === 'EPERM'
+  }
+}
+
 export function summarizeRun(dir: string, run: RunJson, samples: SampleSnapshot[] = []): RunSummary {
   const last = samples[samples.length - 1]
+  const interrupted = run.status === 'running' && !ownerAlive(run.owner)
   return {
     id: run.id,
     name: run.name,
     dir,
-    status: run.status,
+    status: interrupted ? 'failed' : run.status,
     step: run.step,
     steps: run.config.steps,
     createdAt: run.createdAt,
@@ -173,27 +285,76 @@ export function summarizeRun(dir: string, run: RunJson, samples: SampleSnapshot[
     resumable: run.status !== 'completed' && run.latestCheckpoint !== null,
     tags: run.tags,
     note: run.note,
-    error: run.error
+    error: interrupted ? INTERRUPTED : run.error,
+    damaged: null
   }
 }
 
-/** Every readable run under runsDir, newest first; unreadable folders are skipped. */
+const RUN_PARTS = [RUN_JSON, 'checkpoints', METRICS, 'samples']
+
+/**
+ * The run list's entry for a folder whose run.json cannot be read: why, and what can be
+ * recovered. null when the folder holds nothing of a run (not a run folder).
+ */
+export async function describeDamagedRun(dir: string, reason: string): Promise<RunSummary | null> {
+  const present = (await Promise.all(RUN_PARTS.map((p) => exists(join(dir, p))))).some(Boolean)
+  if (!present) return null
+  const id = basename(dir)
+  const samples = await listSamples(dir, id)
+  const good = await goodCheckpoints(dir)
+  const newest = good.newest
+  const recovery =
+    good.count > 0
+      ? `${good.count} good checkpoint${good.count === 1 ? '' : 's'} (newest at step ${newest!.step}): resume will rebuild run.json.`
+      : samples.length > 0 || (await exists(join(dir, METRICS)))
+        ? 'No good checkpoint: training cannot continue, but its samples and metrics are still in the folder.'
+        : 'Nothing to recover: no good checkpoint, samples or metrics.'
+  const st = await fsp.stat(dir)
+  const last = samples[samples.length - 1]
+  return {
+    id,
+    name: newest?.config.name ?? id,
+    dir,
+    status: 'failed',
+    step: newest?.step ?? 0,
+    steps: newest?.config.steps ?? 0,
+    createdAt: (st.birthtimeMs > 0 ? st.birthtime : st.mtime).toISOString(),
+    updatedAt: st.mtime.toISOString(),
+    datasetName: newest ? basename(newest.config.source) : '',
+    resolution: newest?.config.preprocess.resolution ?? 0,
+    backend: null,
+    thumbnail: last ? last.file : null,
+    resumable: good.count > 0,
+    tags: [],
+    note: '',
+    error: { code: 'bad-input', message: reason },
+    damaged: { reason, recovery }
+  }
+}
+
+/**
+ * Every run under runsDir, newest first. A folder whose run.json cannot be read is listed as
+ * damaged (with the reason and what can be recovered), never dropped; a folder with nothing of a
+ * run in it is not a run.
+ */
 export async function listRuns(runsDir: string): Promise<RunSummary[]> {
-  let names: string[]
+  let entries: Dirent[]
   try {
-    names = await fsp.readdir(runsDir)
+    entries = await fsp.readdir(runsDir, { withFileTypes: true })
   } catch {
     return []
   }
   const out: RunSummary[] = []
-  for (const name of names) {
-    const dir = join(runsDir, name)
+  for (const entry of entries) {
+    if (!entry.isDirectory() || entry.name.startsWith('.')) continue
+    const dir = join(runsDir, entry.name)
     try {
       const run = await readRun(dir)
       out.push(summarizeRun(dir, run, await listSamples(dir, run.id)))
-    } catch {
-      // not a run folder
+    } catch (err) {
+      const damaged = await describeDamagedRun(dir, toErrorShape(err).message).catch(() => null)
+      if (damaged) out.push(damaged)
     }
   }
-  return out.sort((a, b) => b.createdAt.localeCompare(a.createdAt))
+  return out.sort((a, b) => String(b.createdAt).localeCompare(String(a.createdAt)))
 }

@@ -3,7 +3,7 @@
  * path on it (`fast-jpeg.ts`), off the main thread. Answers each `FastJob` with the pixels, or
  * with the reason the file must go through sharp instead.
  */
-import { closeSync, fstatSync, openSync, readSync } from 'node:fs'
+import { closeSync, constants, fstatSync, openSync, readSync } from 'node:fs'
 import { parentPort } from 'node:worker_threads'
 import { decodeJpegFast } from './fast-jpeg'
 import type { FastJob, FastReply } from './decode-pool'
@@ -14,9 +14,12 @@ const MAX_BYTES = 64 << 20
 let scratch = Buffer.allocUnsafeSlow(2 << 20)
 
 function readWhole(file: string): Buffer | string {
-  const fd = openSync(file, 'r')
+  // Non-blocking: a file swapped for a FIFO after the scan must not hang this thread.
+  const fd = openSync(file, constants.O_RDONLY | (constants.O_NONBLOCK ?? 0))
   try {
-    const size = fstatSync(fd).size
+    const st = fstatSync(fd)
+    if (!st.isFile()) return 'not a plain file'
+    const size = st.size
     if (size > MAX_BYTES) return 'larger than the in-memory limit'
     if (scratch.length < size) scratch = Buffer.allocUnsafeSlow(Math.max(size, scratch.length * 2))
     let filled = 0

@@ -18,10 +18,15 @@
  * scan) or progressive (SOF2), greyscale or YCbCr, any sampling factors, restart intervals.
  * Everything else (arithmetic coding, lossless, 12-bit, CMYK, Adobe RGB transform, colour
  * profiles other than sRGB) and anything damaged returns a reason instead, and the caller decodes
- * the file with sharp, which also gives damaged files their proper message.
+ * the file with sharp, which also gives damaged files their proper message. "Damaged" is judged as
+ * libjpeg would: table definitions, frame and scan headers, restart markers (numbered in turn, as
+ * many as the interval says), the end of the image, libjpeg's 65,500 px side and sharp's pixel
+ * limit. A progressive file's AC scans are not read, so this decoder cannot vouch for them: the
+ * importer asks for baseline files only (`progressive: false`).
  *
  * Imports only the kernels: it runs in decode worker threads.
  */
+import { DESCRIPTOR, SCAN_OK, WINDOW } from './constants'
 import { JpegKernels, SCAN_FAILURES } from './jpeg-kernels'
 
 export interface EighthImage {
@@ -51,8 +56,11 @@ export interface Declined {
   declined: string
 }
 
-/** Bits of lookahead of the multi-symbol AC table (the same constant in src/wasm/jpeg.ts). Measured 10–16: 12–15 alike, 10 and 16 slower; 12 builds fastest. */
-const WINDOW = 12
+/** libjpeg's largest side (JPEG_MAX_DIMENSION): larger frames are refused by sharp, so here too. */
+export const MAX_SIDE = 65500
+/** sharp's default pixel limit (`limitInputPixels`): larger images are refused by sharp, so here too. */
+export const MAX_PIXELS = 0x3fff * 0x3fff
+
 
 interface HuffTable {
   /** 16-bit lookahead → (code length << 8) | symbol; 0 for no code. */
@@ -132,6 +140,10 @@ function tableFor(buf: Uint8Array, at: number, isAc: boolean, count: number): Hu
 
 const decline = (declined: string): Declined => ({ declined })
 
+/** i32 fields of a scan-kernel component descriptor, as laid out in `baselineDc`; DESCRIPTOR is their byte size. */
+export const DESCRIPTOR_FIELDS = 8
+if (DESCRIPTOR_FIELDS * 4 !== DESCRIPTOR) throw new Error('jpeg-eighth: the descriptor layout does not match constants.json (DESCRIPTOR)')
+
 /** True when an ICC profile (APP2 chunks' payload) describes sRGB: then no colour conversion is due. */
 export function isSrgbProfile(icc: Uint8Array): boolean {
   if (icc.length < 132) return false
@@ -169,6 +181,43 @@ interface Header {
 const u16 = (buf: Uint8Array, i: number): number => (buf[i]! << 8) | buf[i + 1]!
 
 /**
+ * libjpeg's checks of a Huffman table (counts at `at`, then `count` symbols): the codes must fit
+ * their lengths without an all-ones code, and DC symbols (difference sizes) must be at most 15.
+ */
+function validCode(buf: Uint8Array, at: number, count: number, isDc: boolean): boolean {
+  let code = 0
+  for (let len = 1; len <= 16; len++) {
+    const n = buf[at + len - 1]!
+    code += n
+    // As libjpeg: the codes of each length must fit it, and none may be all ones.
+    if (n > 0 && code >= 1 << len) return false
+    code <<= 1
+  }
+  if (isDc) for (let k = 0; k < count; k++) if (buf[at + 16 + k]! > 15) return false
+  return true
+}
+
+/** Restart markers expected in a scan of `units` MCUs (or blocks) with a restart every `interval`. */
+function expectedRestarts(units: number, interval: number): number {
+  return interval > 0 ? Math.ceil(units / interval) - 1 : 0
+}
+
+/**
+ * Why a scan's header (at its length field) is not one libjpeg reads, or null: 1–4 components of
+ * the frame, and a length that matches them.
+ */
+function checkScanHeader(buf: Uint8Array, h: Header, at: number): string | null {
+  const ns = buf[at + 2]!
+  if (ns < 1 || ns > 4 || u16(buf, at) !== 6 + 2 * ns) return 'malformed scan header'
+  for (let c = 0; c < ns; c++) {
+    if (!h.comps!.some((x) => x.id === buf[at + 3 + c * 2])) return 'scan names an unknown component'
+    const tables = buf[at + 4 + c * 2]!
+    if (tables >> 4 > 3 || (tables & 15) > 3) return 'malformed scan header'
+  }
+  return null
+}
+
+/**
  * Reads one marker segment other than a scan (`m`, payload at `i`, `len` bytes with the length
  * field) into `h`. Returns why the file is declined, or null.
  */
@@ -179,18 +228,24 @@ function readSegment(buf: Uint8Array, h: Header, m: number, i: number, len: numb
       let p = i + 2
       while (p < end) {
         const precision = buf[p]! >> 4
-        h.quant[buf[p]! & 15] = precision ? u16(buf, p + 1) : buf[p + 1]!
+        const id = buf[p]! & 15
+        if (precision > 1 || id > 3 || p + 1 + (precision ? 128 : 64) > end) return 'malformed quantisation table'
+        h.quant[id] = precision ? u16(buf, p + 1) : buf[p + 1]!
         p += 1 + (precision ? 128 : 64)
       }
       return null
     }
     case 0xc4: {
       let p = i + 2
-      while (p + 17 <= end) {
+      while (p < end) {
+        if (p + 17 > end) return 'malformed Huffman table'
+        const tableClass = buf[p]! >> 4
+        const id = buf[p]! & 15
         let count = 0
         for (let c = 1; c <= 16; c++) count += buf[p + c]!
-        if (p + 17 + count > end) return 'malformed Huffman table'
-        ;(buf[p]! >> 4 === 1 ? h.ac : h.dc)[buf[p]! & 15] = { at: p + 1, count }
+        if (tableClass > 1 || id > 3 || count > 256 || p + 17 + count > end) return 'malformed Huffman table'
+        if (!validCode(buf, p + 1, count, tableClass === 0)) return 'malformed Huffman table'
+        ;(tableClass === 1 ? h.ac : h.dc)[id] = { at: p + 1, count }
         p += 17 + count
       }
       return null
@@ -205,6 +260,10 @@ function readSegment(buf: Uint8Array, h: Header, m: number, i: number, len: numb
       h.width = u16(buf, i + 5)
       const n = buf[i + 7]!
       if (n !== 1 && n !== 3) return `${n} colour components`
+      if (len !== 8 + 3 * n) return 'malformed frame header'
+      if (h.width === 0 || h.height === 0) return 'no image size in its frame header'
+      if (h.width > MAX_SIDE || h.height > MAX_SIDE) return `larger than ${MAX_SIDE} px on a side`
+      if (h.width * h.height > MAX_PIXELS) return 'over the pixel limit'
       h.comps = []
       for (let c = 0; c < n; c++) {
         const o = i + 8 + c * 3
@@ -216,6 +275,7 @@ function readSegment(buf: Uint8Array, h: Header, m: number, i: number, len: numb
       return null
     }
     case 0xdd:
+      if (len !== 4) return 'malformed restart interval'
       h.restartInterval = u16(buf, i + 2)
       return null
     case 0xee:
@@ -256,7 +316,11 @@ function nextScan(buf: Uint8Array, h: Header, i: number): number | string {
   }
 }
 
-export function decodeJpegEighth(buf: Uint8Array): EighthImage | Declined {
+/**
+ * `progressive: false` declines progressive files (after their header is read): their AC scans are
+ * skipped unread, so this decoder cannot vouch that libjpeg would accept them.
+ */
+export function decodeJpegEighth(buf: Uint8Array, options: { progressive?: boolean } = { progressive: true }): EighthImage | Declined {
   if (buf.length < 4 || buf[0] !== 0xff || buf[1] !== 0xd8) return decline('not a JPEG')
   const h: Header = { quant: [], dc: [], ac: [], comps: null, progressive: false, width: 0, height: 0, restartInterval: 0, adobeTransform: -1, icc: [] }
   const sos = nextScan(buf, h, 2)
@@ -264,6 +328,7 @@ export function decodeJpegEighth(buf: Uint8Array): EighthImage | Declined {
   if (sos < 0) return decline('no image data')
   const { comps, width, height } = h
   if (!comps || width === 0 || height === 0) return decline('no frame header before the scan')
+  if (h.progressive && options.progressive === false) return decline('progressive (its AC scans are not checked here)')
   if (comps.length === 3 && h.adobeTransform === 0) return decline('RGB (not YCbCr) JPEG')
   if (h.icc.length > 0) {
     const profile = h.icc.length === 1 ? h.icc[0]! : concat(h.icc)
@@ -316,8 +381,11 @@ function huffman(buf: Uint8Array, raw: { at: number; count: number } | undefined
 /** A baseline / extended sequential file: one interleaved scan, decoded by the `scan` kernel. */
 function baselineDc(buf: Uint8Array, h: Header, sos: number, g: Geometry): DcPlanes | Declined {
   const comps = h.comps!
+  const badHeader = checkScanHeader(buf, h, sos)
+  if (badHeader) return decline(badHeader)
   const ns = buf[sos + 2]!
   if (ns !== comps.length) return decline('several scans')
+  if (comps.reduce((n, c) => n + (comps.length === 1 ? 1 : c.h * c.v), 0) > 10) return decline('too many blocks per MCU')
   for (let c = 0; c < ns; c++) {
     const comp = comps.find((x) => x.id === buf[sos + 3 + c * 2])
     if (!comp) return decline('scan names an unknown component')
@@ -348,7 +416,15 @@ function baselineDc(buf: Uint8Array, h: Header, sos: number, g: Geometry): DcPla
   // Entropy-coded data without byte stuffing, straight into the kernels' memory.
   const dataAt = k.alloc(buf.length - scanStart + PADDING)
   const data = unstuff(buf, scanStart, k.u8(), dataAt)
+  // What libjpeg would have to resynchronise over, or read past the end for, is left to sharp.
+  if (data.end < 0) return decline('ends before its image data does')
+  if (!data.ordered || data.restarts.length !== expectedRestarts(g.mcuX * g.mcuY, h.restartInterval)) {
+    return decline('restart markers that do not match the restart interval')
+  }
+  const after = nextScan(buf, h, data.end)
+  if (after !== -1) return decline(typeof after === 'string' ? after : 'several scans')
   const restartsAt = k.put(Int32Array.from(data.restarts))
+  // One descriptor per component, DESCRIPTOR_FIELDS i32s (the last is the kernel's DC predictor).
   const descriptors = k.put(Int32Array.from(layout.flatMap((l, ci) => [comps[ci]!.h, comps[ci]!.v, l.dc, l.ac, l.multi, l.plane, l.stride, 0])))
   let code: number
   try {
@@ -356,7 +432,7 @@ function baselineDc(buf: Uint8Array, h: Header, sos: number, g: Geometry): DcPla
   } catch {
     code = 3 // a read past the end of memory: only damaged data gets that far
   }
-  if (code !== 0) return decline(SCAN_FAILURES[code] ?? 'damaged')
+  if (code !== SCAN_OK) return decline(SCAN_FAILURES[code] ?? 'damaged')
   return { at: layout.map((l) => l.plane) }
 }
 
@@ -374,6 +450,8 @@ function progressiveDc(buf: Uint8Array, h: Header, sos: number, g: Geometry): Dc
   const firstPass = comps.map(() => false)
   for (let at: number | string = sos; at !== -1; ) {
     if (typeof at === 'string') return decline(at)
+    const badHeader = checkScanHeader(buf, h, at)
+    if (badHeader) return decline(badHeader)
     const ns = buf[at + 2]!
     const header = at + 3 + ns * 2
     const ss = buf[header]!
@@ -401,6 +479,10 @@ function progressiveDc(buf: Uint8Array, h: Header, sos: number, g: Geometry): Dc
       if (dcScratch.length < buf.length - start + PADDING) dcScratch = new Uint8Array(Math.max(buf.length - start + PADDING, dcScratch.length * 2))
       const data = unstuff(buf, start, dcScratch, 0)
       if (data.end < 0) return decline('damaged or truncated')
+      const units = members[0]!.across * members[0]!.down
+      if (!data.ordered || data.restarts.length !== expectedRestarts(units, h.restartInterval)) {
+        return decline('restart markers that do not match the restart interval')
+      }
       let failed: string | null
       try {
         failed = decodeDcScan(dcScratch, data.length, data.restarts, h.restartInterval, members, ah, al)
@@ -410,8 +492,18 @@ function progressiveDc(buf: Uint8Array, h: Header, sos: number, g: Geometry): Dc
       if (failed) return decline(failed)
       end = data.end
     } else {
-      end = skipScan(buf, start)
-      if (end < 0) return decline('damaged or truncated')
+      // An AC scan: skipped, but only after the checks libjpeg makes before it decodes one.
+      if (ns !== 1 || se < ss || se > 63 || ah > 13 || al > 13) return decline('malformed progressive scan')
+      const ci = comps.findIndex((x) => x.id === buf[at as number + 3])
+      const comp = comps[ci]!
+      if (!h.ac[buf[at + 4]! & 15]) return decline('missing tables')
+      const skipped = skipScan(buf, start)
+      if (skipped.end < 0) return decline('damaged or truncated')
+      const blocks = Math.ceil(Math.ceil((h.width * comp.h) / g.hmax) / 8) * Math.ceil(Math.ceil((h.height * comp.v) / g.vmax) / 8)
+      if (!skipped.ordered || skipped.restarts !== expectedRestarts(blocks, h.restartInterval)) {
+        return decline('restart markers that do not match the restart interval')
+      }
+      end = skipped.end
     }
     at = nextScan(buf, h, end)
   }
@@ -442,9 +534,11 @@ const PADDING = 64
  * stuffing, up to the next marker, then PADDING zero bytes (`out` must have room for all of
  * `buf` after `start` plus those). Restart markers become offsets from `at`. `end` is the
  * marker's position in `buf`, or -1 when the data runs to the end of `buf` (a truncated file).
+ * `ordered` is false when the restart markers are not numbered 0, 1, … 7, 0, … in turn.
  */
-function unstuff(buf: Uint8Array, start: number, out: Uint8Array, at: number): { length: number; restarts: number[]; end: number } {
+function unstuff(buf: Uint8Array, start: number, out: Uint8Array, at: number): { length: number; restarts: number[]; end: number; ordered: boolean } {
   const restarts: number[] = []
+  let ordered = true
   let n = at
   let p = start
   let end = -1
@@ -459,6 +553,7 @@ function unstuff(buf: Uint8Array, start: number, out: Uint8Array, at: number): {
       out[n++] = 0xff
       p = ff + 2
     } else if (next >= 0xd0 && next <= 0xd7) {
+      if (next - 0xd0 !== restarts.length % 8) ordered = false
       restarts.push(n - at)
       p = ff + 2
     } else if (next === 0xff) {
@@ -469,18 +564,27 @@ function unstuff(buf: Uint8Array, start: number, out: Uint8Array, at: number): {
     }
   }
   out.fill(0, n, n + PADDING)
-  return { length: n - at, restarts, end }
+  return { length: n - at, restarts, end, ordered }
 }
 
-/** The position of the marker that ends the entropy data starting at `start`, or -1 if there is none. */
-function skipScan(buf: Uint8Array, start: number): number {
+/**
+ * The position of the marker that ends the entropy data starting at `start` (-1 if there is none),
+ * with the number of restart markers on the way and whether they were numbered in turn.
+ */
+function skipScan(buf: Uint8Array, start: number): { end: number; restarts: number; ordered: boolean } {
+  let restarts = 0
+  let ordered = true
   for (let p = start; ; ) {
     const ff = buf.indexOf(0xff, p)
-    if (ff < 0 || ff + 1 >= buf.length) return -1
+    if (ff < 0 || ff + 1 >= buf.length) return { end: -1, restarts, ordered }
     const next = buf[ff + 1]!
-    if (next === 0 || (next >= 0xd0 && next <= 0xd7)) p = ff + 2
+    if (next >= 0xd0 && next <= 0xd7) {
+      if (next - 0xd0 !== restarts % 8) ordered = false
+      restarts++
+      p = ff + 2
+    } else if (next === 0) p = ff + 2
     else if (next === 0xff) p = ff + 1
-    else return ff
+    else return { end: ff, restarts, ordered }
   }
 }
 

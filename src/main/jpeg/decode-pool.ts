@@ -1,6 +1,6 @@
 import { availableParallelism } from 'node:os'
 import { Worker } from 'node:worker_threads'
-import { locateBuilt } from '../../util/locate'
+import { locateBuilt } from '../util/locate'
 import type { FastDecoded, FastPreprocess } from './fast-jpeg'
 
 /**
@@ -87,7 +87,9 @@ export class FastJpegPool {
   private spawn(): Slot {
     // A larger young generation than a worker's default: each image allocates a few short-lived
     // megabytes, and fewer scavenges mean less time collecting.
-    const worker = new Worker(this.entry, { resourceLimits: { maxYoungGenerationSizeMb: 48 } })
+    // The old generation is bounded too: with the kernels' own limit (MEMORY_LIMIT) and the file
+    // size limit, one worker's memory stays bounded whatever the image claims to be.
+    const worker = new Worker(this.entry, { resourceLimits: { maxYoungGenerationSizeMb: 48, maxOldGenerationSizeMb: 512 } })
     worker.unref()
     const slot: Slot = { worker, busy: 0 }
     worker.on('message', (reply: FastReply) => {

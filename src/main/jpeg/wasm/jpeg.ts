@@ -1,6 +1,6 @@
 // AssemblyScript, not TypeScript: `npm run build:wasm` compiles it to WebAssembly and writes
-// src/main/trainer/data/jpeg-kernels.wasm.ts (checked by `npm test`). The inner loops of the
-// import's JPEG fast path (src/main/trainer/data/jpeg-eighth.ts and fast-jpeg.ts):
+// src/main/jpeg/jpeg-kernels.wasm.ts (checked by `npm test`). The inner loops of the
+// import's JPEG fast path (src/main/jpeg/jpeg-eighth.ts and fast-jpeg.ts):
 //  - `scan`: the entropy-decoding loop: each block's DC difference, AC symbols skipped several at
 //    a time, with a 64-bit bit buffer refilled whole bytes at a time (Giesen's refill). It is no
 //    faster than the JavaScript loop it replaced (the chain of dependent peek → look-up → consume
@@ -15,17 +15,9 @@ export function heapBase(): usize {
   return __heap_base
 }
 
-/** Bits of lookahead of the multi-symbol AC tables (jpeg-eighth.ts builds them with the same value). */
-const WINDOW: u64 = 12
-
-/** Byte size of one component descriptor: eight i32 fields, see `scan`. */
-const DESCRIPTOR = 32
-
-const OK = 0
-const BAD_CODE = 1
-const OVERRUN = 2
-const TRUNCATED = 3
-const BAD_RESTART = 4
+// WINDOW (bits of lookahead of the multi-symbol AC tables), DESCRIPTOR (a component descriptor's
+// byte size) and the scan results: one definition with the TypeScript side (../constants.json).
+import { DESCRIPTOR, SCAN_BAD_CODE, SCAN_BAD_RESTART, SCAN_OK, SCAN_OVERRUN, SCAN_TRUNCATED, WINDOW } from './constants'
 
 /**
  * Decodes one interleaved baseline scan. `data` holds the entropy-coded bytes without stuffing
@@ -35,7 +27,7 @@ const BAD_RESTART = 4
  * are u16: 16-bit lookahead → (length << 8) | symbol, and WINDOW-bit lookahead → bits | advanced
  * << 5 | end-of-block << 12. Planes receive each block's DC value as i16.
  *
- * Returns OK, or why the data cannot be decoded.
+ * Returns SCAN_OK, or why the data cannot be decoded (SCAN_*).
  */
 export function scan(
   data: usize,
@@ -59,16 +51,16 @@ export function scan(
   for (let c = 0; c < nComps; c++) store<i32>(comps + c * DESCRIPTOR, 0, 28)
   for (let mcu = 0; mcu < total; mcu++) {
     if (restartInterval > 0 && mcu > 0 && mcu % restartInterval == 0) {
-      if (nextRestart >= restartCount) return BAD_RESTART
+      if (nextRestart >= restartCount) return SCAN_BAD_RESTART
       const at = load<i32>(restarts + (<usize>nextRestart << 2))
       nextRestart++
-      if ((<i64>(ptr - data) << 3) - <i64>count > (<i64>at << 3)) return BAD_RESTART
+      if ((<i64>(ptr - data) << 3) - <i64>count > (<i64>at << 3)) return SCAN_BAD_RESTART
       ptr = data + <usize>at
       buf = 0
       count = 0
       for (let c = 0; c < nComps; c++) store<i32>(comps + c * DESCRIPTOR, 0, 28)
     }
-    if ((<i64>(ptr - data) << 3) - <i64>count > limitBits) return TRUNCATED
+    if ((<i64>(ptr - data) << 3) - <i64>count > limitBits) return SCAN_TRUNCATED
     for (let c = 0; c < nComps; c++) {
       const d = comps + c * DESCRIPTOR
       const ch = load<i32>(d, 0)
@@ -88,7 +80,7 @@ export function scan(
           count |= 56
           // DC: code (≤ 16 bits) and difference (≤ 11 bits).
           const e = <u64>load<u16>(dc + <usize>((buf >> 48) << 1))
-          if (e == 0) return BAD_CODE
+          if (e == 0) return SCAN_BAD_CODE
           let len = e >> 8
           buf <<= len
           count -= len
@@ -120,7 +112,7 @@ export function scan(
               continue
             }
             const se = <i32>load<u16>(ac + <usize>((buf >> 48) << 1))
-            if (se == 0) return BAD_CODE
+            if (se == 0) return SCAN_BAD_CODE
             const sym = se & 0xff
             len = <u64>((se >> 8) + (sym & 15))
             buf <<= len
@@ -128,7 +120,7 @@ export function scan(
             if (sym == 0) break
             k += sym == 0xf0 ? 16 : (sym >> 4) + 1
           }
-          if (k > 64) return OVERRUN
+          if (k > 64) return SCAN_OVERRUN
         }
       }
       store<i32>(d, p, 28)
@@ -138,7 +130,7 @@ export function scan(
       my++
     }
   }
-  return (<i64>(ptr - data) << 3) - <i64>count > limitBits ? TRUNCATED : OK
+  return (<i64>(ptr - data) << 3) - <i64>count > limitBits ? SCAN_TRUNCATED : SCAN_OK
 }
 
 /**

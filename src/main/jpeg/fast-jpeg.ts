@@ -8,8 +8,8 @@
  * Needs nothing beyond sibling modules without dependencies (and types): it runs in decode worker threads.
  * The resample runs in WebAssembly SIMD (`jpeg-kernels.ts`).
  */
-import { decodeJpegEighth, ycbcrToRgb, type Declined, type Plane } from './jpeg-eighth'
-import { readImageHeader } from './image-header'
+import { decodeJpegEighth, MAX_PIXELS, MAX_SIDE, ycbcrToRgb, type Declined, type Plane } from './jpeg-eighth'
+import { readImageHeader } from '../trainer/data/image-header'
 import { JpegKernels } from './jpeg-kernels'
 import type { CropMode } from '@shared/config'
 
@@ -30,9 +30,23 @@ export interface FastDecoded {
 /** How much larger than the output the 1/8 image must be on the sides that matter (sharp's rule: shrink ≥ 9 for 1/8). */
 const MARGIN = 9 / 8
 
-export function decodeJpegFast(buf: Uint8Array, pp: FastPreprocess): FastDecoded | Declined {
+export interface FastOptions {
+  /**
+   * Also take progressive files. Their AC scans are skipped unread, so damage there goes unseen
+   * and the result can be an image that sharp (libjpeg) refuses; the importer leaves this off.
+   */
+  progressive?: boolean
+}
+
+/**
+ * The fast path, for the files it can vouch for: it accepts only what sharp accepts (every scan's
+ * entropy data walked, restart markers numbered and placed as the restart interval says, the frame
+ * within libjpeg's size and sharp's pixel limit), and declines the rest with a reason.
+ */
+export function decodeJpegFast(buf: Uint8Array, pp: FastPreprocess, options: FastOptions = {}): FastDecoded | Declined {
   const header = readImageHeader(buf)
   if (!header || header.format !== 'jpeg') return { declined: 'not a JPEG' }
+  if (header.width > MAX_SIDE || header.height > MAX_SIDE || header.width * header.height > MAX_PIXELS) return { declined: 'over the pixel limit' }
   if (header.channels !== 1 && header.channels !== 3) return { declined: `${header.channels} colour components` }
   const swap = header.orientation >= 5
   const ow = swap ? header.height : header.width
@@ -43,7 +57,7 @@ export function decodeJpegFast(buf: Uint8Array, pp: FastPreprocess): FastDecoded
   const h8 = oh / 8
   const fits = pp.crop === 'center' ? Math.min(w8, h8) >= need : pp.crop === 'pad' ? Math.max(w8, h8) >= need : w8 >= need && h8 >= need
   if (!fits) return { declined: 'too small for a 1/8 decode' }
-  const small = decodeJpegEighth(buf)
+  const small = decodeJpegEighth(buf, { progressive: options.progressive === true })
   if ('declined' in small) return small
   const planes = small.planes.map((p) => orientPlane(p, header.orientation))
   const W = swap ? small.height : small.width
