@@ -78,6 +78,13 @@ export const EmaSchema = z.object({
   decay: z.number().min(0).lt(1).default(0.999)
 })
 
+export const QualitySchema = z.object({
+  /** Measure SWD, KID, variety and memorisation every N steps (and at the last step); 0 turns it off. */
+  every: int(0, 1_000_000).default(500),
+  /** Generated images (fixed seeds) scored each time. */
+  images: int(8, 256).default(64)
+})
+
 export const RunConfigSchema = z.object({
   name: z.string().trim().min(1).max(120).optional(),
   /** Absolute path of the image folder the dataset was imported from. */
@@ -96,6 +103,7 @@ export const RunConfigSchema = z.object({
   loss: LossSchema.prefault({}),
   augment: AugmentSchema.prefault({}),
   ema: EmaSchema.prefault({}),
+  quality: QualitySchema.prefault({}),
   /** Number of images in the fixed-seed sample grid (a square number). */
   gridSize: z.union([z.literal(16), z.literal(36), z.literal(64)]).default(36)
 })
