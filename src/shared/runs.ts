@@ -76,6 +76,19 @@ export interface QualityScores {
   count: number
 }
 
+/** One quality measurement of a run, where it happened. */
+export interface QualityPoint extends QualityScores {
+  step: number
+  imagesSeen: number
+}
+
+/** The quality records of a run's metrics, in order. */
+export function qualityPoints(records: readonly MetricRecord[]): QualityPoint[] {
+  const out: QualityPoint[] = []
+  for (const r of records) if (r.quality) out.push({ ...r.quality, step: r.step, imagesSeen: r.imagesSeen })
+  return out
+}
+
 export interface RunSummary {
   id: string
   name: string

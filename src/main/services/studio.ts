@@ -8,6 +8,7 @@ import { cacheDir, datasetsDir, runsDir } from '../util/home'
 import { DatasetLibrary } from './datasets'
 import { estimateMsPer1000Steps } from './estimate'
 import { EventHub } from './events'
+import { NearestImages } from './nearest'
 import { RunLibrary } from './runs'
 import { TrainerHost, type SpawnTrainer, type TrainerHostOptions } from './trainer-host'
 
@@ -40,6 +41,8 @@ export class Studio {
   readonly datasets: DatasetLibrary
   readonly runs: RunLibrary
   readonly shell: DesktopShell | null
+  /** "Nearest training images" for generated ones. */
+  readonly nearest: NearestImages
   private calibrationStarted = false
 
   constructor(options: StudioOptions) {
@@ -59,6 +62,7 @@ export class Studio {
       emit: this.events.emit,
       isInUse: (id) => this.datasetInUse(id)
     })
+    this.nearest = new NearestImages(datasetsDir(this.home))
     this.runs = new RunLibrary({ runsDir: runsDir(this.home), datasets: this.datasets, trainer: this.trainer, emit: this.events.emit })
   }
 

@@ -20,7 +20,7 @@ import { SwdReference } from './swd'
  */
 
 export { fromUint8, type ImageSet } from './images'
-export { NearestIndex, type Neighbour } from './neighbours'
+export { layoutVectors, NearestIndex, type Neighbour } from './neighbours'
 
 export interface QualityOptions {
   /** Generated images per measurement; SWD compares with as many real images (default 64). */
