@@ -179,6 +179,8 @@ export interface NearestMatch {
 }
 
 export interface NearestImagesResult {
+  /** The generated image as it was compared (training resolution), a PNG data URL. */
+  query: string
   matches: NearestMatch[]
   /** The typical distance from a training image to its nearest other one: a match far below it is a near copy. */
   typicalDistance: number | null

@@ -46,7 +46,8 @@ export class NearestImages {
         return { image: n.image, file: p.dataset.files?.[n.image] ?? null, url: `data:image/png;base64,${png.toString('base64')}`, mirrored: n.mirrored, distance: n.distance }
       })
     )
-    return { matches, typicalDistance: p.typical, datasetName: p.dataset.name }
+    const shown = await sharp(query, { raw: { width: res, height: res, channels: 3 } }).png().toBuffer()
+    return { query: `data:image/png;base64,${shown.toString('base64')}`, matches, typicalDistance: p.typical, datasetName: p.dataset.name }
   }
 
   private prepare(run: RunJson): Promise<Prepared> {
