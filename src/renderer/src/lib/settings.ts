@@ -124,6 +124,18 @@ export const SETTINGS: SettingSpec[] = [
     help: 'How often to record the losses for the charts. Recording slows training a little.'
   },
   {
+    path: 'quality.every',
+    label: 'Measure quality every',
+    kind: 'number',
+    integer: true,
+    min: 0,
+    max: 1_000_000,
+    unit: 'steps',
+    group: 'Basics',
+    advanced: true,
+    help: 'How often to score the samples against your images (SWD, variety, copies) for the Quality chart; about a second each time. 0 turns it off.'
+  },
+  {
     path: 'seed',
     label: 'Seed',
     kind: 'number',
