@@ -97,13 +97,20 @@ export class QualityReference {
     this.swdReal = subset(pick(this.images))
     this.swd = new SwdReference(this.swdReal, { seed })
 
-    const sample = subset(pick(options.realSample ?? 256))
-    this.realCount = sample.count
-    const raw = this.net.features(sample)
-    this.featureNorm = featureStats(raw, sample.count, FEATURE_DIM)
-    this.realFeatures = standardise(raw, sample.count, FEATURE_DIM, this.featureNorm)
-    this.realKernelMean = offDiagonalMean(this.realFeatures, sample.count, FEATURE_DIM)
-    this.realVariety = meanPairwiseDistance(layoutVectors(sample), sample.count, LAYOUT_DIM)
+    // Features and layout vectors of the real sample, 32 images at a time (a 256 px sample as floats would be large).
+    const sampleIdx = pick(options.realSample ?? 256)
+    this.realCount = sampleIdx.length
+    const raw = new Float32Array(sampleIdx.length * FEATURE_DIM)
+    const layout = new Float32Array(sampleIdx.length * LAYOUT_DIM)
+    for (let start = 0; start < sampleIdx.length; start += 32) {
+      const chunk = subset(sampleIdx.subarray(start, start + 32))
+      raw.set(this.net.features(chunk), start * FEATURE_DIM)
+      layout.set(layoutVectors(chunk), start * LAYOUT_DIM)
+    }
+    this.featureNorm = featureStats(raw, this.realCount, FEATURE_DIM)
+    this.realFeatures = standardise(raw, this.realCount, FEATURE_DIM, this.featureNorm)
+    this.realKernelMean = offDiagonalMean(this.realFeatures, this.realCount, FEATURE_DIM)
+    this.realVariety = meanPairwiseDistance(layout, this.realCount, LAYOUT_DIM)
 
     const poolSize = options.nearestPool ?? 4096
     const poolIdx = real.count <= poolSize ? Uint32Array.from({ length: real.count }, (_, i) => i) : pick(poolSize)
