@@ -50,16 +50,18 @@ export class NearestImages {
     return { query: `data:image/png;base64,${shown.toString('base64')}`, matches, typicalDistance: p.typical, datasetName: p.dataset.name }
   }
 
-  private prepare(run: RunJson): Promise<Prepared> {
-    const key = run.dataset.id
+  /** The dataset's index, rebuilt when the dataset was imported again since (its fingerprint changed). */
+  private async prepare(run: RunJson): Promise<Prepared> {
+    const dataset = await getDataset(this.datasetsDir, run.dataset.id)
+    const key = `${dataset.id}\n${dataset.fingerprint}\n${dataset.updatedAt}`
     let p = this.prepared.get(key)
     if (!p) {
       p = (async () => {
-        const dataset = await getDataset(this.datasetsDir, run.dataset.id)
         const pixels = await loadDatasetPixels(dataset, this.datasetsDir)
         const real = realFromPixels(pixels, dataset.count, dataset.resolution)
         const index = new NearestIndex(layoutInChunks(real, Uint32Array.from({ length: dataset.count }, (_, i) => i)), dataset.count)
-        const probe = Uint32Array.from({ length: Math.min(256, dataset.count) }, (_, i) => Math.floor((i * dataset.count) / Math.min(256, dataset.count)))
+        const probes = Math.min(256, dataset.count)
+        const probe = Uint32Array.from({ length: probes }, (_, i) => Math.floor((i * dataset.count) / probes))
         return { dataset, pixels, index, typical: index.typicalNearestDistance(probe) }
       })()
       p.catch(() => this.prepared.delete(key))

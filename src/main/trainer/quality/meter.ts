@@ -25,6 +25,8 @@ export class TrainingQualityMeter {
   private reference: QualityReference | null = null
   readonly every: number
   private readonly images: number
+  private readonly seed: number
+  private readonly latentDim: number
 
   constructor(
     config: RunConfig,
@@ -39,9 +41,6 @@ export class TrainingQualityMeter {
     this.seed = config.seed
     this.latentDim = config.model.latentDim
   }
-
-  private readonly seed: number
-  private readonly latentDim: number
 
   /** True on the steps that get a quality record. */
   due(step: number, target: number): boolean {
