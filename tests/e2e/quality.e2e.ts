@@ -42,10 +42,14 @@ describe('Quality meter in a browser, through gan-studio serve', () => {
     const config = join(work, 'tiny.json')
     await fsp.writeFile(config, JSON.stringify(CONFIG))
     home = mkdtempSync(join(tmpdir(), 'gan-studio-e2e-home-'))
-    const args = [join(ROOT, 'bin', 'gan-studio.js'), 'train', folder, '--name', 'Quality moths', '--steps', '6', '--batch', '4', '--backend', 'wasm']
-    args.push('--sample-every', '3', '--checkpoint-every', '3', '--config', config)
-    await run(process.execPath, args, { cwd: ROOT, env: { ...process.env, GAN_STUDIO_HOME: home }, timeout: 180_000 })
+    const train = async (name: string, steps: number, seed: number): Promise<void> => {
+      const args = [join(ROOT, 'bin', 'gan-studio.js'), 'train', folder, '--name', name, '--steps', String(steps), '--seed', String(seed), '--batch', '4', '--backend', 'wasm']
+      args.push('--sample-every', '3', '--checkpoint-every', '3', '--config', config)
+      await run(process.execPath, args, { cwd: ROOT, env: { ...process.env, GAN_STUDIO_HOME: home }, timeout: 180_000 })
+    }
+    await train('Quality moths', 6, 1)
     dir = join(home, 'runs', readdirSync(join(home, 'runs'))[0]!)
+    await train('Other moths', 3, 2)
     serve = await startServe({}, { home })
     browser = await launchChromium()
     ;({ page, problems } = await newPage(browser))
@@ -110,6 +114,23 @@ describe('Quality meter in a browser, through gan-studio serve', () => {
     await screenshot(page, 'quality-04-nearest')
     await dialog.getByRole('button', { name: 'Close' }).click()
     await dialog.waitFor({ state: 'detached' })
+  })
+
+  it('overlays the runs’ quality in Compare', async () => {
+    await page.getByRole('link', { name: 'Compare' }).click()
+    await page.getByRole('heading', { name: 'Compare runs', level: 1 }).waitFor()
+    await page.getByRole('checkbox', { name: /^Quality moths/ }).check()
+    await page.getByRole('checkbox', { name: /^Other moths/ }).check()
+    await page.getByRole('button', { name: 'Compare', exact: true }).click()
+    const section = page.getByRole('region', { name: 'Quality comparison chart' })
+    await section.getByRole('img', { name: /^Quality of 2 runs\. Quality moths: swd \d+\.\d+ at step 9; Other moths: swd \d+\.\d+ at step 3$/ }).waitFor({ timeout: 60_000 })
+    await section.getByLabel('Measure').selectOption('variety')
+    await section.getByRole('img', { name: /Quality moths: variety 0\.\d+ at step 9/ }).waitFor()
+    const summary = page.getByRole('table', { name: 'Summary of each run' })
+    const header = await summary.locator('thead th').allInnerTexts()
+    expect(header).toEqual(expect.arrayContaining(['SWD', 'Variety']))
+    await section.scrollIntoViewIfNeeded()
+    await screenshot(page, 'quality-05-compare')
     expect(problems).toEqual([])
   })
 })
