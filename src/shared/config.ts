@@ -163,6 +163,16 @@ export const EmaSchema = z.object({
   })
 })
 
+export const QualitySchema = z.object({
+  /** Measure SWD, KID, variety and memorisation every N steps (and at the last step); 0 turns it off. */
+  every: int(0, 1_000_000).default(500).meta({
+    title: 'Measure quality every',
+    description: 'How often to score the samples against your images (SWD, variety, copies) for the Quality chart; about a second each time. 0 turns it off.'
+  }),
+  /** Generated images (fixed seeds) scored each time. */
+  images: int(8, 256).default(64)
+})
+
 export const RunConfigSchema = z.object({
   name: z.string().trim().min(1).max(120).optional().meta({
     title: 'Name',
@@ -205,6 +215,7 @@ export const RunConfigSchema = z.object({
   loss: LossSchema.prefault({}),
   augment: AugmentSchema.prefault({}),
   ema: EmaSchema.prefault({}),
+  quality: QualitySchema.prefault({}),
   /** Number of images in the fixed-seed sample grid (a square number). */
   gridSize: z.union([z.literal(16), z.literal(36), z.literal(64)]).default(36).meta({
     title: 'Sample grid',

@@ -2,7 +2,7 @@ import { z } from 'zod'
 import { PreprocessSchema, RunConfigSchema, SeedSchema, StepsSchema, type BackendName } from './config'
 import type { DatasetSummary, ImportProgress } from './datasets'
 import type { StudioErrorShape } from './errors'
-import type { MetricRecord, RunJson, RunStatus, RunSummary, SampleSnapshot } from './runs'
+import type { MetricRecord, QualityPoint, RunJson, RunStatus, RunSummary, SampleSnapshot } from './runs'
 
 /**
  * The one contract between the studio UI and the main side (Electron IPC or `gan-studio serve`).
@@ -85,6 +85,21 @@ export const requestSchemas = {
   'jobs.cancel': z.object({ jobId: z.string().regex(/^[A-Za-z0-9_-]{1,64}$/) }).strict(),
   'compare.runs': z
     .object({ ids: z.array(id).min(2).max(6), step: z.number().int().min(0).optional() })
+    .strict(),
+  /** The training images nearest one generated image of a run (see NearestImagesResult). */
+  'quality.nearest': z
+    .object({
+      id,
+      image: z.union([
+        /** Tile `index` of the run's sample grid at `step`. */
+        z.object({ step: z.number().int().min(0), index: z.number().int().min(0).max(63) }).strict(),
+        /** A PNG the studio saved under the run's exports/ (path relative to the run folder). */
+        z.object({ file: z.string().min(1).max(1024).regex(/^exports\/.+\.png$/, 'must be a PNG under exports/') }).strict(),
+        /** A generated image as a PNG data URL (an unsaved preview). */
+        z.object({ png: z.string().max(8_000_000).startsWith('data:image/png;base64,', 'must be a PNG data URL') }).strict()
+      ]),
+      count: z.number().int().min(1).max(8).default(3)
+    })
     .strict()
 } as const
 
@@ -134,6 +149,8 @@ export interface CompareResult {
   configDiff: { key: string; values: unknown[] }[]
   /** Per run, thinned to at most 2,000 points for the overlay (align by `step` or `imagesSeen`). */
   metrics: MetricRecord[][]
+  /** Per run, every quality measurement (not thinned; empty for runs without any). */
+  quality: QualityPoint[][]
   /** Steps that have a sample grid, per run (for a step slider). */
   sampleSteps: number[][]
   /** Sample grid (relative to each run folder) nearest the chosen step, per run. */
@@ -147,7 +164,29 @@ export interface CompareResult {
     imagesPerSec: number | null
     finalGLoss: number | null
     finalDLoss: number | null
+    /** The newest quality measurement, if any. */
+    quality: QualityPoint | null
   }[]
+}
+
+export interface NearestMatch {
+  /** Index of the image in the run's dataset, and its file (relative to the source folder) when known. */
+  image: number
+  file: string | null
+  /** PNG data URL of the training image as it was trained on (mirrored when the match is its mirror image). */
+  url: string
+  mirrored: boolean
+  /** RMS difference at 16 × 16 px, in [-1, 1] units. */
+  distance: number
+}
+
+export interface NearestImagesResult {
+  /** The generated image as it was compared (training resolution), a PNG data URL. */
+  query: string
+  matches: NearestMatch[]
+  /** The typical distance from a training image to its nearest other one: a match far below it is a near copy. */
+  typicalDistance: number | null
+  datasetName: string
 }
 
 export interface Results {
@@ -185,6 +224,7 @@ export interface Results {
   /** false when no job of that id was running (it had already finished). */
   'jobs.cancel': { cancelled: boolean }
   'compare.runs': CompareResult
+  'quality.nearest': NearestImagesResult
 }
 
 /** Requests: renderer → main, answered once. */

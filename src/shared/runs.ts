@@ -57,6 +57,38 @@ export interface MetricRecord {
   dFake: number
   r1?: number
   imagesPerSec: number
+  /** Present on the steps where the quality meter ran (see QualityScores). */
+  quality?: QualityScores
+}
+
+/**
+ * How good the generated images are, measured without downloaded networks on the EMA generator's
+ * fixed seeds. `swd`: sliced Wasserstein distance on Laplacian-pyramid patches (×1000, lower is
+ * better). `kid`: kernel distance between random-network features (lower is better, ~0 at best).
+ * `variety`: spread of the generated images ÷ spread of the real ones (≈1 healthy, near 0 collapse).
+ * `memorisation`: distance to the nearest training image ÷ the typical distance between training
+ * images (near 0: copies). null where it cannot be measured (fewer than two images).
+ */
+export interface QualityScores {
+  swd: number
+  kid: number
+  variety: number | null
+  memorisation: number | null
+  /** How many generated images were scored. */
+  count: number
+}
+
+/** One quality measurement of a run, where it happened. */
+export interface QualityPoint extends QualityScores {
+  step: number
+  imagesSeen: number
+}
+
+/** The quality records of a run's metrics, in order. */
+export function qualityPoints(records: readonly MetricRecord[]): QualityPoint[] {
+  const out: QualityPoint[] = []
+  for (const r of records) if (r.quality) out.push({ ...r.quality, step: r.step, imagesSeen: r.imagesSeen })
+  return out
 }
 
 export interface RunSummary {

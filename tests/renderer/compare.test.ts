@@ -2,6 +2,7 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest'
 import { flushPromises } from '@vue/test-utils'
 import { createPinia, setActivePinia } from 'pinia'
 import type { CompareResult } from '@shared/contract'
+import type { QualityPoint } from '@shared/runs'
 import { setBridge } from '../../src/renderer/src/bridge'
 import { nearestStep, parseTags, seriesPoints, useCompareStore } from '../../src/renderer/src/stores/compare'
 import CompareView from '../../src/renderer/src/views/CompareView.vue'
@@ -9,6 +10,10 @@ import { createMockBridge, metric, runSummary, type MockBridge } from './helpers
 import { button, mountView } from './helpers/mount'
 
 let mock: MockBridge
+
+function qualityPoint(step: number, swd: number): QualityPoint {
+  return { step, imagesSeen: step * 32, swd, kid: 0.1, variety: 0.9, memorisation: 1.1, count: 64 }
+}
 
 function comparison(ids: string[]): CompareResult {
   return {
@@ -21,7 +26,18 @@ function comparison(ids: string[]): CompareResult {
     metrics: ids.map(() => [metric(100), metric(200), metric(300)]),
     sampleSteps: ids.map((id) => (id === 'a' ? [0, 100, 200, 300] : [0, 150, 300])),
     grids: ids.map(() => ({ step: 200, file: 'samples/step-000200.png' })),
-    summary: ids.map((id, i) => ({ id, name: `Run ${id}`, steps: 300, imagesSeen: 9600, trainingMs: 60_000 * (i + 1), imagesPerSec: 160 / (i + 1), finalGLoss: 1.25, finalDLoss: 0.5 }))
+    quality: ids.map((_, i) => [qualityPoint(100, 60 - i), qualityPoint(300, 30 + i * 10)]),
+    summary: ids.map((id, i) => ({
+      id,
+      name: `Run ${id}`,
+      steps: 300,
+      imagesSeen: 9600,
+      trainingMs: 60_000 * (i + 1),
+      imagesPerSec: 160 / (i + 1),
+      finalGLoss: 1.25,
+      finalDLoss: 0.5,
+      quality: i === 0 ? null : qualityPoint(300, 30 + i * 10)
+    }))
   }
 }
 
@@ -121,5 +137,27 @@ describe('Compare view', () => {
     await button(wrapper, 'Save tags and note for Run b').element.closest('form')!.dispatchEvent(new Event('submit'))
     await flushPromises()
     expect(mock.calls['runs.update']).toHaveBeenLastCalledWith({ id: 'b', tags: ['hinge', 'try 2'], note: 'Better hair.' })
+  })
+
+  it('overlays the runs’ quality measurements, one measure at a time, and lists the newest SWD and variety', async () => {
+    const { wrapper } = await mountView(CompareView, { path: '/compare' })
+    await flushPromises()
+    const boxes = wrapper.findAll('input[type="checkbox"]')
+    await boxes[0]!.setValue(true)
+    await boxes[1]!.setValue(true)
+    await wrapper.find('form.picker').trigger('submit')
+    await flushPromises()
+    const summary = wrapper.findAll('table')[0]!
+    expect(summary.findAll('thead th').map((th) => th.text())).toContain('SWD')
+    const rows = summary.findAll('tbody tr').map((tr) => tr.findAll('td').map((td) => td.text()))
+    expect(rows[0]).toContain('—') // run c: no measurement
+    expect(rows[1]).toContain('40.0') // run b
+    const quality = wrapper.find('[aria-label="Quality comparison chart"]')
+    expect(quality.exists()).toBe(true)
+    expect(quality.findAll('#cmp-measure option').map((o) => o.text())).toEqual(['SWD', 'KID', 'Variety', 'Memorisation'])
+    expect(quality.find('canvas').attributes('aria-label')).toMatch(/Run c: swd 30\.0.* at step 300; Run b: swd 40\.0/)
+    await quality.find('#cmp-measure').setValue('variety')
+    expect(quality.find('canvas').attributes('aria-label')).toMatch(/Run c: variety 0\.900/)
+    expect(quality.text()).toMatch(/near 0 is collapse/)
   })
 })

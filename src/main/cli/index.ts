@@ -16,6 +16,7 @@ const COMMANDS: Record<string, Command> = {
   'export-model': { summary: 'export the generator as a tfjs model + offline HTML page', load: () => import('./commands/export-model') },
   compare: { summary: 'compare runs: summary table and the settings that differ', load: () => import('./commands/compare') },
   runs: { summary: 'list runs', load: () => import('./commands/runs') },
+  quality: { summary: 'score a folder of images against a dataset (SWD, KID, variety, memorisation)', load: () => import('./commands/quality') },
   serve: { summary: 'serve the studio to a browser', load: () => import('./commands/serve') },
   demo: { summary: 'train on the built-in demo images', load: () => import('./commands/demo') }
 }

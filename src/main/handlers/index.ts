@@ -4,6 +4,7 @@ import { compareHandlers } from './compare'
 import { datasetsHandlers } from './datasets'
 import { fsHandlers } from './fs'
 import { generateHandlers } from './generate'
+import { qualityHandlers } from './quality'
 import { runsHandlers } from './runs'
 import type { HandlerRegistry } from './types'
 
@@ -20,5 +21,6 @@ export const handlers = {
   ...backendsHandlers,
   ...runsHandlers,
   ...generateHandlers,
-  ...compareHandlers
+  ...compareHandlers,
+  ...qualityHandlers
 } satisfies HandlerRegistry

@@ -8,6 +8,7 @@ import { cacheDir, datasetsDir, runsDir } from '../util/home'
 import { DatasetLibrary } from './datasets'
 import { estimateMsPer1000Steps } from './estimate'
 import { EventHub } from './events'
+import { NearestImages } from './nearest'
 import { RunLibrary } from './runs'
 import type { SpawnTrainer } from './child-connection'
 import { TensorJobs, type TensorJobsOptions } from './tensor-jobs'
@@ -46,6 +47,8 @@ export class Studio {
   readonly datasets: DatasetLibrary
   readonly runs: RunLibrary
   readonly shell: DesktopShell | null
+  /** "Nearest training images" for generated ones. */
+  readonly nearest: NearestImages
   private calibrationStarted = false
 
   constructor(options: StudioOptions) {
@@ -73,6 +76,7 @@ export class Studio {
       emit: this.events.emit,
       isInUse: (id) => this.datasetInUse(id)
     })
+    this.nearest = new NearestImages(datasetsDir(this.home))
     this.runs = new RunLibrary({ runsDir: runsDir(this.home), datasets: this.datasets, trainer: this.trainer, emit: this.events.emit })
   }
 

@@ -4,7 +4,7 @@ import * as tf from '@tensorflow/tfjs'
 import type { RunConfig } from '@shared/config'
 import { toDatasetSummary, type DatasetJson } from '@shared/datasets'
 import { StudioError, toErrorShape, type StudioErrorShape } from '@shared/errors'
-import { sampleFileName, type MetricRecord, type RunJson, type RunStatus } from '@shared/runs'
+import { sampleFileName, type MetricRecord, type QualityScores, type RunJson, type RunStatus } from '@shared/runs'
 import { writeFileAtomic } from '../util/fs'
 import { APP_VERSION } from '../util/version'
 import { getDataset, importDataset, loadDatasetPixels } from './data/dataset'
@@ -17,6 +17,7 @@ import { latentsForSeeds, Rng } from './model/rng'
 import { latestGoodCheckpoint, saveCheckpoint } from './run/checkpoint'
 import { gridPng, toUint8 } from './run/grid'
 import { appendMetrics, readOrRebuildRun, truncateMetrics, writeRun } from './run/runs'
+import { TrainingQualityMeter } from './quality/meter'
 import { initBackend } from './tf/backends'
 import { collectGarbage, GC_EVERY_STEPS } from './tf/memory'
 
@@ -257,13 +258,14 @@ export async function trainRun(opts: TrainRunOptions): Promise<RunJson> {
       await writeFileAtomic(join(runDir, file), png)
       emit({ type: 'sample', sample: { runId, step, file } })
     }
+    const quality = new TrainingQualityMeter(config, pixels, dataset.count, res)
     const acc = new MetricAccumulator()
     let windowStart = performance.now()
     let windowImages = 0
     let lastRate = 0
 
     /** Reads the accumulated losses; fails the run on NaN/Inf. Returns false if it diverged. */
-    const flushMetrics = async (): Promise<boolean> => {
+    const flushMetrics = async (scores: QualityScores | null = null): Promise<boolean> => {
       const m = await acc.read()
       if (!m) return true
       const now = performance.now()
@@ -281,7 +283,8 @@ export async function trainRun(opts: TrainRunOptions): Promise<RunJson> {
         dReal: m.dReal,
         dFake: m.dFake,
         ...(m.r1 !== null ? { r1: m.r1 } : {}),
-        imagesPerSec: Math.round(lastRate * 10) / 10
+        imagesPerSec: Math.round(lastRate * 10) / 10,
+        ...(scores ? { quality: scores } : {})
       }
       await appendMetrics(runDir, [record])
       emit({ type: 'progress', progress: { runId, step, steps: target, imagesPerSec: record.imagesPerSec, etaMs: eta(), metric: record } })
@@ -341,8 +344,11 @@ export async function trainRun(opts: TrainRunOptions): Promise<RunJson> {
       // Keeps RSS flat over long runs (V8 otherwise defers full collections; see tf/memory.ts).
       if (step % GC_EVERY_STEPS === 0) collectGarbage()
 
-      const logged = step % config.logEvery === 0 || step === target
-      if (logged && !(await flushMetrics())) return await diverged()
+      const q0 = performance.now()
+      const measured = quality.due(step, target) ? await quality.measure(gan, log) : null
+      windowStart += performance.now() - q0 // measuring is not training: keep it out of images/s
+      const logged = step % config.logEvery === 0 || step === target || measured !== null
+      if (logged && !(await flushMetrics(measured))) return await diverged()
       if (!logged) emit({ type: 'progress', progress: { runId, step, steps: target, imagesPerSec: lastRate, etaMs: eta(), metric: null } })
       if (step % config.sampleEvery === 0 || step === target) await writeSample()
       if (step % config.checkpointEvery === 0 || step === target) {

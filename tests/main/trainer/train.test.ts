@@ -70,6 +70,41 @@ describe('trainRun', () => {
     for (const k of ['gLoss', 'dLoss', 'dReal', 'dFake', 'imagesPerSec'] as const) expect(Number.isFinite(m[k])).toBe(true)
   })
 
+  it('writes quality records every quality.every steps and at the last step, beside the losses', async () => {
+    const runDir = await newRun({ steps: 10, quality: { every: 4, images: 8 } })
+    const events: TrainerEvent[] = []
+    await train(runDir, { emit: (e) => events.push(e) })
+    const metrics = await readMetrics(runDir)
+    const measured = metrics.filter((m) => m.quality)
+    expect(measured.map((m) => m.step)).toEqual([4, 8, 10])
+    for (const m of measured) {
+      const q = m.quality!
+      expect(q.count).toBe(8)
+      expect(Number.isFinite(q.swd) && q.swd > 0).toBe(true)
+      expect(Number.isFinite(q.kid)).toBe(true)
+      expect(q.variety).toBeGreaterThanOrEqual(0)
+      expect(q.memorisation).toBeGreaterThan(0)
+      // Still an ordinary metric record: older readers see the losses they expect.
+      expect(Number.isFinite(m.gLoss) && Number.isFinite(m.dLoss)).toBe(true)
+    }
+    // The live progress events carry the same records.
+    const live = events.flatMap((e) => (e.type === 'progress' && e.progress.metric?.quality ? [e.progress.metric.step] : []))
+    expect(live).toEqual([4, 8, 10])
+  })
+
+  it('trains a run saved before the quality setting existed (measured at the default interval) and one with it off', async () => {
+    const old = await newRun({ steps: 4 })
+    const json = JSON.parse(await fsp.readFile(join(old, 'run.json'), 'utf8'))
+    delete json.config.quality
+    await fsp.writeFile(join(old, 'run.json'), JSON.stringify(json))
+    expect((await train(old)).status).toBe('completed')
+    expect((await readMetrics(old)).filter((m) => m.quality).map((m) => m.step)).toEqual([4])
+
+    const off = await newRun({ steps: 4, quality: { every: 0 } })
+    await train(off)
+    expect((await readMetrics(off)).some((m) => m.quality)).toBe(false)
+  })
+
   it('stops cleanly with a checkpoint and resumes to exactly the uninterrupted result', async () => {
     const straight = await newRun({ seed: 77 })
     await train(straight)

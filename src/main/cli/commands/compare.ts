@@ -34,10 +34,11 @@ export async function run(argv: string[], io: CommandIo): Promise<number> {
     const result = await compareRuns(dirs, { step })
 
     const labels = result.summary.map((s, i) => `${i + 1}. ${shorten(s.name)}`)
-    const rows = [['RUN', 'STEPS', 'TIME', 'IMG/S', 'G LOSS', 'D LOSS', 'GRID', 'FOLDER']]
+    const rows = [['RUN', 'STEPS', 'TIME', 'IMG/S', 'G LOSS', 'D LOSS', 'SWD', 'VARIETY', 'GRID', 'FOLDER']]
     result.summary.forEach((s, i) => {
       const grid = result.grids[i]
-      rows.push([labels[i]!, String(s.steps), formatDuration(s.trainingMs), s.imagesPerSec === null ? '-' : String(s.imagesPerSec), num(s.finalGLoss), num(s.finalDLoss), grid ? grid.file : '-', result.runs[i]!.dir])
+      const q = s.quality
+      rows.push([labels[i]!, String(s.steps), formatDuration(s.trainingMs), s.imagesPerSec === null ? '-' : String(s.imagesPerSec), num(s.finalGLoss), num(s.finalDLoss), q ? q.swd.toFixed(1) : '-', q ? num(q.variety, 2) : '-', grid ? grid.file : '-', result.runs[i]!.dir])
     })
     for (const line of table(rows)) io.out(line)
     io.out('')

@@ -2,6 +2,7 @@ import { resolve } from 'node:path'
 import { parseArgs } from 'node:util'
 import type { RunSummary } from '@shared/runs'
 import { printable } from '@shared/text'
+import { readLatestQuality } from '../../trainer/quality/records'
 import { listRuns } from '../../trainer/run/runs'
 import { runsDir } from '../../util/home'
 import { UsageError, type CliIo } from '../io'
@@ -28,13 +29,26 @@ export async function run(argv: string[], io: CliIo): Promise<number> {
     io.out(`No runs in ${printable(dir)}`)
     return 0
   }
-  const rows = [['NAME', 'STATUS', 'STEP', 'RES', 'BACKEND', 'DATASET', 'CREATED', 'FOLDER']]
+  const rows = [['NAME', 'STATUS', 'STEP', 'RES', 'SWD', 'VARIETY', 'BACKEND', 'DATASET', 'CREATED', 'FOLDER']]
   const notes: string[] = []
   for (const r of runs) {
+    // The newest quality measurement (SWD: lower is better; variety: ≈1 healthy, near 0 collapse).
+    const q = r.damaged ? null : await readLatestQuality(r.dir).catch(() => null)
+    const swd = q ? q.swd.toFixed(1) : '-'
+    const variety = q && q.variety !== null ? q.variety.toFixed(2) : '-'
     rows.push(
-      [r.name, statusText(r), `${r.step}/${r.steps}`, r.resolution ? `${r.resolution}` : '-', r.backend ?? '-', r.datasetName || '-', r.createdAt.slice(0, 16).replace('T', ' '), r.dir].map(
-        (cell) => printable(cell)
-      )
+      [
+        r.name,
+        statusText(r),
+        `${r.step}/${r.steps}`,
+        r.resolution ? `${r.resolution}` : '-',
+        swd,
+        variety,
+        r.backend ?? '-',
+        r.datasetName || '-',
+        r.createdAt.slice(0, 16).replace('T', ' '),
+        r.dir
+      ].map((cell) => printable(cell))
     )
     if (r.damaged) notes.push(`${printable(r.dir)}: ${printable(r.damaged.reason)} ${printable(r.damaged.recovery)}`)
   }

@@ -1,6 +1,6 @@
 import { StudioError } from '@shared/errors'
 import type { CompareResult } from '@shared/contract'
-import type { MetricRecord, RunJson, SampleSnapshot } from '@shared/runs'
+import { qualityPoints, type MetricRecord, type RunJson, type SampleSnapshot } from '@shared/runs'
 import { listSamples, readMetrics, readRun, summarizeRun } from './runs'
 
 /**
@@ -79,7 +79,8 @@ function summaryOf(run: RunJson, metrics: MetricRecord[]): CompareResult['summar
     trainingMs: run.trainingMs,
     imagesPerSec: seconds > 0 && run.imagesSeen > 0 ? Math.round((run.imagesSeen / seconds) * 10) / 10 : null,
     finalGLoss: last ? last.gLoss : null,
-    finalDLoss: last ? last.dLoss : null
+    finalDLoss: last ? last.dLoss : null,
+    quality: qualityPoints(metrics).at(-1) ?? null
   }
 }
 
@@ -101,6 +102,7 @@ export async function compareRuns(runDirs: string[], opts: CompareOptions = {}):
     step,
     configDiff: configDiff(loaded.map((l) => l.run.config)),
     metrics: loaded.map((l) => thinMetrics(l.metrics, maxPoints)),
+    quality: loaded.map((l) => qualityPoints(l.metrics)),
     sampleSteps: loaded.map((l) => l.samples.map((s) => s.step)),
     grids: loaded.map((l) => {
       const s = nearestSample(l.samples, step)

@@ -78,6 +78,7 @@ export const PANEL: PanelEntry[] = [
   },
   { path: 'checkpointEvery', group: 'Basics', advanced: true, unit: 'steps' },
   { path: 'logEvery', group: 'Basics', advanced: true, unit: 'steps' },
+  { path: 'quality.every', group: 'Basics', advanced: true, unit: 'steps' },
   { path: 'seed', group: 'Basics', advanced: true },
 
   {

@@ -2,11 +2,12 @@ import { defineStore } from 'pinia'
 import { computed, markRaw, ref, shallowRef, watch } from 'vue'
 import type { Events, LogLine } from '@shared/contract'
 import type { StudioErrorShape } from '@shared/errors'
-import type { RunJson, RunStatus, RunSummary, SampleSnapshot } from '@shared/runs'
+import { qualityPoints, type QualityPoint, type RunJson, type RunStatus, type RunSummary, type SampleSnapshot } from '@shared/runs'
 import { getBridge } from '../bridge'
 import { MetricBuffer } from '../charts/buffer'
 import { errorMessage } from '../lib/errors'
 import { runFilePath } from '../lib/images'
+import { withQuality } from '../lib/quality'
 import { useAppStore } from './app'
 
 const SMOOTHING_KEY = 'gan-studio.smoothing'
@@ -59,6 +60,8 @@ export const useLiveRunStore = defineStore('liveRun', () => {
   /** All metric points; not reactive itself (100k+ points) — watch `metricsVersion`. */
   const buffer = markRaw(new MetricBuffer(smoothing.value))
   const metricsVersion = ref(0)
+  /** The quality meter's measurements (sparse: every few hundred steps). */
+  const quality = shallowRef<QualityPoint[]>([])
   /** Training time of the newest metric (ms since the run began). */
   const lastMetricT = ref(0)
 
@@ -125,6 +128,7 @@ export const useLiveRunStore = defineStore('liveRun', () => {
     // means the run resumed from an older checkpoint, and the buffer rewinds to it.
     if (fromHold && m.step <= snapshotStep) return
     buffer.append([m])
+    quality.value = withQuality(quality.value, m)
     if (Number.isFinite(m.t)) lastMetricT.value = m.t
     metricsVersion.value = buffer.version
   }
@@ -163,6 +167,7 @@ export const useLiveRunStore = defineStore('liveRun', () => {
     logs.value = []
     loadError.value = null
     lastMetricT.value = 0
+    quality.value = []
     backendAsked = false
     buffer.clear()
     metricsVersion.value = buffer.version
@@ -186,6 +191,7 @@ export const useLiveRunStore = defineStore('liveRun', () => {
       runError.value = detail.summary.error
       samples.value = [...detail.samples].sort((a, b) => a.step - b.step)
       buffer.append(metrics)
+      quality.value = qualityPoints(metrics)
       lastMetricT.value = metrics.length ? metrics[metrics.length - 1]!.t : 0
       snapshotStep = buffer.lastStep
       metricsVersion.value = buffer.version
@@ -227,6 +233,7 @@ export const useLiveRunStore = defineStore('liveRun', () => {
       const fresh = metrics.filter((m) => m.step > buffer.lastStep)
       if (fresh.length) {
         buffer.append(fresh)
+        quality.value = fresh.reduce(withQuality, quality.value)
         lastMetricT.value = fresh[fresh.length - 1]!.t
         metricsVersion.value = buffer.version
       }
@@ -261,6 +268,7 @@ export const useLiveRunStore = defineStore('liveRun', () => {
     smoothing,
     buffer,
     metricsVersion,
+    quality,
     isLive,
     trainedMs,
     open,

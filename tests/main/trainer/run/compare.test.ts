@@ -5,6 +5,7 @@ import * as tf from '@tensorflow/tfjs'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { compareRuns, configDiff, flattenConfig, nearestSample, thinMetrics } from '../../../../src/main/trainer/run/compare'
 import type { MetricRecord } from '../../../../src/shared/runs'
+import { appendMetrics } from '../../../../src/main/trainer/run/runs'
 import { makeTinyRun, type TinyRun } from '../../generate/fixture'
 
 let root: string
@@ -64,6 +65,21 @@ describe('compareRuns', () => {
     // by default, the newest step every run has a grid for
     expect((await compareRuns([a.dir, b.dir])).step).toBe(150)
     expect(r.configDiff.map((d) => d.key)).toEqual(['batchSize', 'optimizer.gLr'])
+  })
+
+  it('gives every quality measurement per run (not thinned) and the newest in the summary', async () => {
+    const d = await makeTinyRun(join(root, 'runs'), { steps: [100] })
+    const base = { t: 1, imagesSeen: 4, gLoss: 1, dLoss: 1, dReal: 0, dFake: 0, imagesPerSec: 1 }
+    await appendMetrics(d.dir, [
+      { ...base, step: 500, imagesSeen: 2000, quality: { swd: 50, kid: 1, variety: 0.2, memorisation: 1, count: 64 } },
+      { ...base, step: 510 },
+      { ...base, step: 1000, imagesSeen: 4000, quality: { swd: 30, kid: 0.5, variety: 0.9, memorisation: 1.1, count: 64 } }
+    ])
+    const r = await compareRuns([a.dir, d.dir], { maxPoints: 2 })
+    expect(r.quality[0]).toEqual([])
+    expect(r.quality[1]!.map((q) => [q.step, q.imagesSeen, q.swd])).toEqual([[500, 2000, 50], [1000, 4000, 30]])
+    expect(r.summary[0]!.quality).toBeNull()
+    expect(r.summary[1]!.quality).toMatchObject({ step: 1000, swd: 30, variety: 0.9 })
   })
 
   it('thins long metric logs and picks the nearest grid', () => {
