@@ -81,6 +81,16 @@ export const requestSchemas = {
   /** Reads the run's starred seeds, or replaces them when `seeds` is given. */
   'generate.favorites': z.object({ id, seeds: z.array(seed).max(1000).optional() }).strict(),
   'export.model': z.object({ id, checkpoint: checkpointName.optional() }).strict(),
+  /** The run's sample grids (or one cell of them), oldest first, as an animated file under exports/timelapse/. */
+  'explore.timelapse': z
+    .object({
+      id,
+      cell: z.number().int().min(0).max(63).optional(),
+      format: z.enum(['gif', 'webp']).default('gif'),
+      fps: z.number().min(0.5).max(60).default(6),
+      jobId: z.string().regex(/^[A-Za-z0-9_-]{1,64}$/).optional()
+    })
+    .strict(),
   'compare.runs': z
     .object({ ids: z.array(id).min(2).max(6), step: z.number().int().min(0).optional() })
     .strict()
@@ -180,6 +190,8 @@ export interface Results {
   'generate.favorites': { seeds: number[] }
   /** `dir`: the export folder on the studio machine; `page`: its index.html relative to the run folder. */
   'export.model': { dir: string; page: string; checkpoint: string; step: number }
+  /** `file` relative to the run folder; `steps`: the training step of each frame, in order. */
+  'explore.timelapse': { file: string; frames: number; steps: number[] }
   'compare.runs': CompareResult
 }
 
@@ -204,7 +216,7 @@ export interface LogLine {
 
 export interface JobProgress {
   jobId: string
-  kind: 'import' | 'walk' | 'export' | 'generate'
+  kind: 'import' | 'walk' | 'export' | 'generate' | 'timelapse'
   done: number
   total: number
   label: string

@@ -2,6 +2,7 @@ import { appHandlers } from './app'
 import { backendsHandlers } from './backends'
 import { compareHandlers } from './compare'
 import { datasetsHandlers } from './datasets'
+import { exploreHandlers } from './explore'
 import { fsHandlers } from './fs'
 import { generateHandlers } from './generate'
 import { runsHandlers } from './runs'
@@ -20,5 +21,6 @@ export const handlers = {
   ...backendsHandlers,
   ...runsHandlers,
   ...generateHandlers,
-  ...compareHandlers
+  ...compareHandlers,
+  ...exploreHandlers
 } satisfies HandlerRegistry
