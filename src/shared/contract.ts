@@ -1,5 +1,6 @@
 import { z } from 'zod'
 import { PreprocessSchema, RunConfigSchema, type BackendName } from './config'
+import type { FavoritesFile } from './collections'
 import type { DatasetSummary, ImportProgress } from './datasets'
 import type { StudioErrorShape } from './errors'
 import type { MetricRecord, RunJson, RunStatus, RunSummary, SampleSnapshot } from './runs'
@@ -15,6 +16,12 @@ const absPath = z.string().min(1).max(4096)
 const empty = z.object({}).strict()
 const seed = z.number().int().min(0).max(2 ** 31 - 1)
 const checkpointName = z.string().regex(/^step-\d{6,}$/, 'must be a checkpoint name (step-NNNNNN)')
+const collectionName = z.string().trim().min(1).max(80)
+const latent = z.array(z.number().finite().min(-1e4).max(1e4)).min(1).max(512)
+const collectionItem = z.union([
+  z.object({ seed, label: z.string().max(200).optional() }).strict(),
+  z.object({ latent, label: z.string().max(200).optional() }).strict()
+])
 
 export const requestSchemas = {
   'app.info': empty,
@@ -93,6 +100,44 @@ export const requestSchemas = {
     .strict(),
   'compare.runs': z
     .object({ ids: z.array(id).min(2).max(6), step: z.number().int().min(0).optional() })
+    .strict(),
+  /** The run's starred seeds and named collections (stored in its folder). */
+  'explore.collections': z.object({ id }).strict(),
+  /** One change to a collection; answers with every collection as stored. */
+  'explore.collection': z.discriminatedUnion('action', [
+    z.object({ id, action: z.literal('create'), name: collectionName }).strict(),
+    z.object({ id, action: z.literal('rename'), name: collectionName, newName: collectionName }).strict(),
+    z.object({ id, action: z.literal('delete'), name: collectionName }).strict(),
+    z
+      .object({
+        id,
+        action: z.literal('add'),
+        name: collectionName,
+        items: z.array(collectionItem).min(1).max(256),
+        /** Make the collection when there is none of that name. */
+        create: z.boolean().default(false)
+      })
+      .strict(),
+    z.object({ id, action: z.literal('remove'), name: collectionName, itemIds: z.array(z.string().min(1).max(64)).min(1).max(1000) }).strict()
+  ]),
+  /** Images (data URLs, training resolution) for seeds and stored latents. */
+  'explore.render': z
+    .object({
+      id,
+      checkpoint: checkpointName.optional(),
+      items: z.array(z.union([z.object({ seed }).strict(), z.object({ latent }).strict()])).min(1).max(256),
+      truncation: z.number().min(0).max(2).default(1)
+    })
+    .strict(),
+  /** Writes every item of a collection as PNGs under the run's exports/collections/. */
+  'explore.exportCollection': z
+    .object({
+      id,
+      name: collectionName,
+      checkpoint: checkpointName.optional(),
+      truncation: z.number().min(0).max(2).default(1),
+      upscale: z.union([z.literal(1), z.literal(2), z.literal(4)]).default(1)
+    })
     .strict()
 } as const
 
@@ -192,6 +237,11 @@ export interface Results {
   'export.model': { dir: string; page: string; checkpoint: string; step: number }
   /** `file` relative to the run folder; `steps`: the training step of each frame, in order. */
   'explore.timelapse': { file: string; frames: number; steps: number[] }
+  'explore.collections': FavoritesFile
+  'explore.render': { images: string[]; checkpoint: string; step: number }
+  'explore.collection': FavoritesFile
+  /** `dir` relative to the run folder. */
+  'explore.exportCollection': { dir: string; count: number; checkpoint: string; step: number }
   'compare.runs': CompareResult
 }
 

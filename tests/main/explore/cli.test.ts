@@ -42,7 +42,13 @@ describe('gan-studio explore: bad input is one line and exit code 2', () => {
     ['timelapse: cell outside the grid', () => ['explore', 'timelapse', run.dir, '--cell', '20'], /Cell must be 0 to 15/],
     ['timelapse: fps 0', () => ['explore', 'timelapse', run.dir, '--fps', '0'], /--fps must be between/],
     ['timelapse: no grids yet', () => ['explore', 'timelapse', bare.dir], /no sample grids yet/],
-    ['timelapse: unknown flag', () => ['explore', 'timelapse', run.dir, '--colour', 'red'], /Unknown option '--colour'/]
+    ['timelapse: unknown flag', () => ['explore', 'timelapse', run.dir, '--colour', 'red'], /Unknown option '--colour'/],
+    ['favorites: bad seed list', () => ['explore', 'favorites', run.dir, '--add', '1,x'], /--add must be whole numbers/],
+    ['collections: no run', () => ['explore', 'collections'], /needs one run folder/],
+    ['collection: no name', () => ['explore', 'collection', run.dir], /needs a run folder and a collection name/],
+    ['collection: unknown one to export', () => ['explore', 'collection', run.dir, 'Nothing', '--export'], /There is no collection "Nothing"/],
+    ['collection: delete with other changes', () => ['explore', 'collection', run.dir, 'A', '--delete', '--add', '1'], /--delete cannot be combined/],
+    ['collection: name too long', () => ['explore', 'collection', run.dir, 'x'.repeat(90)], /at most 80 characters/]
   ]
   for (const [name, argv, message] of cases) {
     it(name, async () => {
@@ -63,5 +69,26 @@ describe('gan-studio explore timelapse', () => {
     expect(r.out.at(-1)).toMatch(/Wrote a 3-frame WEBP timelapse \(whole grid, steps 100–300, /)
     const meta = await sharp(out).metadata()
     expect(meta).toMatchObject({ format: 'webp', pages: 3 })
+  })
+})
+
+describe('gan-studio explore favorites / collections / collection', () => {
+  it('stars seeds, fills a collection, lists it, exports it, renames and deletes it', async () => {
+    expect((await cli(['explore', 'favorites', run.dir, '--add', '5,1,5'])).out).toEqual(['Favourite seeds (2): 1, 5'])
+    expect((await cli(['explore', 'favorites', run.dir, '--remove', '1'])).out).toEqual(['Favourite seeds (1): 5'])
+    expect((await cli(['explore', 'collections', run.dir])).out[0]).toMatch(/No collections yet/)
+    const made = await cli(['explore', 'collection', run.dir, 'Dusk', '--add', '3,4,9'])
+    expect(made).toMatchObject({ code: 0, out: ['Dusk (3 items): seeds 3, 4, 9'] })
+    expect((await cli(['explore', 'collection', run.dir, 'dusk', '--remove', '4'])).out).toEqual(['Dusk (2 items): seeds 3, 9'])
+    expect((await cli(['explore', 'collections', run.dir])).out).toEqual(['Dusk (2 items): seeds 3, 9'])
+    const out = join(root, 'dusk-out')
+    const exported = await cli(['explore', 'collection', run.dir, 'Dusk', '--export', '--out', out, '--backend', 'cpu', '--upscale', '2'])
+    expect(exported.code).toBe(0)
+    expect(exported.out.at(-1)).toMatch(/Wrote 2 images \(step 300\) to /)
+    expect((await fsp.readdir(out)).sort()).toEqual(['seed-000003.png', 'seed-000009.png'])
+    expect((await sharp(join(out, 'seed-000003.png')).metadata()).width).toBe(64)
+    expect((await cli(['explore', 'collection', run.dir, 'Dusk', '--rename', 'Evening'])).out).toEqual(['Evening (2 items): seeds 3, 9'])
+    expect((await cli(['explore', 'collection', run.dir, 'Evening', '--delete'])).out).toEqual(['Deleted the collection "Evening".'])
+    expect((await cli(['explore', 'favorites', run.dir])).out).toEqual(['Favourite seeds (1): 5'])
   })
 })
