@@ -79,7 +79,7 @@ export const stepLabel = (step: number): string => `STEP ${step.toLocaleString('
  */
 export function drawStrip(width: number, step: number, lastStep: number): { rgb: Uint8Array; height: number } {
   const label = stepLabel(step)
-  let scale = Math.max(1, Math.min(6, Math.floor(width / 200)))
+  let scale = Math.max(1, Math.min(6, Math.floor(width / 150)))
   while (scale > 1 && textWidth(label, scale) + 4 * scale > width) scale--
   const pad = 2 * scale
   const height = textHeight(scale) + 2 * pad + scale
