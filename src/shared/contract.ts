@@ -45,7 +45,13 @@ export const requestSchemas = {
   'runs.get': z.object({ id }).strict(),
   'runs.metrics': z.object({ id, sinceStep: z.number().int().min(-1).default(-1) }).strict(),
   'runs.samples': z.object({ id }).strict(),
-  'runs.start': z.object({ config: RunConfigSchema }).strict(),
+  'runs.start': z
+    .object({
+      config: RunConfigSchema,
+      /** Fine-tune: start from this run's weights (its newest good checkpoint unless one is named). */
+      from: z.object({ id, checkpoint: checkpointName.optional() }).strict().optional()
+    })
+    .strict(),
   'runs.pause': z.object({ id }).strict(),
   'runs.resume': z.object({ id, steps: z.number().int().min(1).max(10_000_000).optional() }).strict(),
   'runs.stop': z.object({ id }).strict(),

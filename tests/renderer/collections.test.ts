@@ -53,7 +53,7 @@ describe('Collections on the Generate page', () => {
     await flushPromises()
     expect(mock.calls['explore.collections']).toHaveBeenCalledWith({ id: 'run-a' })
     await wrapper.find('#collection-new').setValue('Blue hour')
-    await wrapper.find('#collection-new').element.form!.dispatchEvent(new Event('submit'))
+    await wrapper.find('.collections form').trigger('submit')
     await flushPromises()
     expect((wrapper.find('#collection-pick').element as HTMLSelectElement).value).toBe('Blue hour')
 

@@ -2,6 +2,7 @@ import type { RunConfig } from '@shared/config'
 import type { RunDetail } from '@shared/contract'
 import { StudioError, type StudioErrorShape } from '@shared/errors'
 import type { MetricRecord, RunJson, RunStatus, RunSummary, SampleSnapshot } from '@shared/runs'
+import { attachFineTuneStart, planFineTune } from '../trainer/run/fine-tune'
 import {
   createRun,
   deleteRun,
@@ -87,9 +88,13 @@ export class RunLibrary {
   }
 
   /** Imports (or reuses) the dataset, creates the run folder and queues the run. */
-  async start(config: RunConfig): Promise<RunSummary> {
+  /** Starts a new run; with `from`, a fine-tune of that run's weights (checked before any import). */
+  async start(asked: RunConfig, from?: { id: string; checkpoint?: string }): Promise<RunSummary> {
+    const plan = from ? await planFineTune(this.dirOf(from.id), asked, { checkpoint: from.checkpoint }) : null
+    const config = plan?.config ?? asked
     const dataset = await this.opts.datasets.import(config.source, config.preprocess)
     const { dir, run } = await createRun({ runsDir: this.opts.runsDir, config: { ...config, source: dataset.source }, dataset })
+    if (plan) await attachFineTuneStart(dir, plan)
     this.opts.trainer.enqueue(run.id, dir)
     return this.summary(run.id)
   }

@@ -14,6 +14,7 @@ import { ParallelRunner, workersFor } from './parallel/runner'
 import { availableCores } from './tf/wasm'
 import { latentsForSeeds, Rng } from './model/rng'
 import { latestGoodCheckpoint, saveCheckpoint } from './run/checkpoint'
+import { fineTuneStartState } from './run/fine-tune'
 import { gridPng, toUint8 } from './run/grid'
 import { appendMetrics, readRun, truncateMetrics, writeRun } from './run/runs'
 import { initBackend } from './tf/backends'
@@ -232,6 +233,10 @@ export async function trainRun(opts: TrainRunOptions): Promise<RunJson> {
       log(`Resumed from checkpoint ${ckpt.name} (step ${step}).`)
     } else if (run.step > 0) {
       log('No usable checkpoint found; starting this run from step 0.', 'warn')
+    }
+    if (!ckpt && run.fineTunedFrom) {
+      await gan.load(await fineTuneStartState(runDir, run.fineTunedFrom, await gan.state()))
+      log(`Fine-tuning from "${run.fineTunedFrom.name}" (step ${run.fineTunedFrom.step}).`)
     }
     await setStatus('running', { backend, step, imagesSeen, trainingMs, dataset: { ...run.dataset, count: dataset.count } })
 

@@ -4,6 +4,8 @@ import { parseArgs } from 'node:util'
 import { BACKEND_REQUESTS, CROP_MODES, RESOLUTIONS, RunConfigSchema, describeZodError, type RunConfig, type RunConfigInput } from '@shared/config'
 import type { DatasetJson } from '@shared/datasets'
 import { importDataset } from '../../trainer/data/dataset'
+import { resolveRunDir } from '../../generate/cli'
+import { attachFineTuneStart, FINE_TUNE_AUGMENT, planFineTune } from '../../trainer/run/fine-tune'
 import { createRun } from '../../trainer/run/runs'
 import { cacheDir, datasetsDir, runsDir } from '../../util/home'
 import { parseChoice, parseIntFlag, UsageError, type CliIo } from '../io'
@@ -13,7 +15,8 @@ import { runTraining } from './training-session'
 export const TRAIN_USAGE = `gan-studio train <imageDir> [--out <runsDir>] [--name <name>] [--resolution 32|64|128|256]
                  [--steps N] [--batch N] [--backend auto|tensorflow|webgpu|wasm|cpu] [--seed N]
                  [--crop center|pad|stretch] [--background <css colour>]
-                 [--sample-every N] [--checkpoint-every N] [--config <file.json>]`
+                 [--sample-every N] [--checkpoint-every N] [--config <file.json>]
+                 [--from <runDir or id> [--from-checkpoint step-NNNNNN]]   (fine-tune a finished run's weights)`
 
 async function readConfigFile(file: string): Promise<RunConfigInput> {
   let text: string
@@ -32,7 +35,9 @@ async function readConfigFile(file: string): Promise<RunConfigInput> {
 }
 
 /** Builds and validates the run config from flags (flags override --config). */
-export async function configFromFlags(argv: string[]): Promise<{ config: RunConfig; out: string }> {
+export async function configFromFlags(
+  argv: string[]
+): Promise<{ config: RunConfig; out: string; from?: string; fromCheckpoint?: string; chose: { arch: boolean; resolution: boolean } }> {
   const { values, positionals } = parseArgs({
     args: argv,
     allowPositionals: true,
@@ -49,7 +54,9 @@ export async function configFromFlags(argv: string[]): Promise<{ config: RunConf
       background: { type: 'string' },
       'sample-every': { type: 'string' },
       'checkpoint-every': { type: 'string' },
-      config: { type: 'string' }
+      config: { type: 'string' },
+      from: { type: 'string' },
+      'from-checkpoint': { type: 'string' }
     }
   })
   if (positionals.length !== 1) throw new UsageError(`train needs one image folder. Usage: ${TRAIN_USAGE}`)
@@ -59,7 +66,9 @@ export async function configFromFlags(argv: string[]): Promise<{ config: RunConf
   if (!stat.isDirectory()) throw new UsageError(`${source} is a file, not a folder of images`)
 
   const base: RunConfigInput = values.config ? await readConfigFile(resolve(values.config)) : { source }
+  if (values['from-checkpoint'] !== undefined && values.from === undefined) throw new UsageError('--from-checkpoint needs --from <run>')
   const input: RunConfigInput = {
+    ...(values.from !== undefined && base.augment === undefined && { augment: { ...FINE_TUNE_AUGMENT } }),
     ...base,
     source,
     preprocess: {
@@ -80,7 +89,9 @@ export async function configFromFlags(argv: string[]): Promise<{ config: RunConf
   }
   const parsed = RunConfigSchema.safeParse(input)
   if (!parsed.success) throw new UsageError(`Invalid settings: ${describeZodError(parsed.error)}`)
-  return { config: parsed.data, out: values.out ? resolve(values.out) : runsDir() }
+  return { config: parsed.data, out: values.out ? resolve(values.out) : runsDir(), from: values.from, fromCheckpoint: values['from-checkpoint'],
+    chose: { arch: base.model?.arch !== undefined, resolution: values.resolution !== undefined || base.preprocess?.resolution !== undefined }
+  }
 }
 
 export function printDatasetSummary(dataset: DatasetJson, io: CliIo): void {
@@ -104,10 +115,21 @@ export async function importForTraining(config: RunConfig, io: CliIo): Promise<D
 }
 
 export async function run(argv: string[], io: CliIo): Promise<number> {
-  const { config, out } = await configFromFlags(argv)
+  const flags = await configFromFlags(argv)
+  const { out } = flags
+  // Checked before importing images, so a mismatch is one line and no work.
+  const plan = flags.from !== undefined ? await planFineTune(await resolveRunDir(flags.from), flags.config, {
+          checkpoint: flags.fromCheckpoint,
+          inherit: { arch: !flags.chose.arch, resolution: !flags.chose.resolution }
+        }) : null
+  const config = plan?.config ?? flags.config
   const dataset = await importForTraining(config, io)
   printDatasetSummary(dataset, io)
   const { dir } = await createRun({ runsDir: out, config, dataset })
+  if (plan) {
+    await attachFineTuneStart(dir, plan)
+    io.out(`Fine-tuning from "${plan.from.name}" at step ${plan.from.step} (${config.model.arch}, ${config.preprocess.resolution} px)`)
+  }
   io.out(`Run folder: ${dir}`)
   return runTraining({ runDir: dir, io, backendCacheFile: `${cacheDir()}/backends.json` })
 }
