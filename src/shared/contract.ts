@@ -135,6 +135,19 @@ export const requestSchemas = {
       truncation: z.number().min(0).max(2).default(1)
     })
     .strict(),
+  /** A centre image (a seed or a latent) and neighbours around its latent; nothing is written. */
+  'explore.variations': z
+    .object({
+      id,
+      checkpoint: checkpointName.optional(),
+      center: z.union([z.object({ seed }).strict(), z.object({ latent }).strict()]),
+      /** 0: the centre itself; 1: unrelated images. */
+      strength: z.number().min(0).max(1).default(0.3),
+      count: z.number().int().min(1).max(24).default(8),
+      variationSeed: seed.default(0),
+      truncation: z.number().min(0).max(2).default(1)
+    })
+    .strict(),
   /** Writes every item of a collection as PNGs under the run's exports/collections/. */
   'explore.exportCollection': z
     .object({
@@ -245,6 +258,8 @@ export interface Results {
   'explore.timelapse': { file: string; frames: number; steps: number[] }
   'explore.collections': FavoritesFile
   'explore.render': { images: string[]; checkpoint: string; step: number }
+  /** Latents before ψ; images as data URLs. */
+  'explore.variations': { center: { latent: number[]; image: string }; neighbours: { latent: number[]; image: string }[]; checkpoint: string; step: number }
   'explore.collection': FavoritesFile
   /** `dir` relative to the run folder. */
   'explore.exportCollection': { dir: string; count: number; checkpoint: string; step: number }

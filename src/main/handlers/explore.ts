@@ -4,6 +4,7 @@ import type { JobProgress } from '@shared/contract'
 import { exportCollection } from '../explore/collection-export'
 import { renderSources } from '../explore/render'
 import { trainingTimelapse } from '../explore/timelapse'
+import { makeVariations } from '../explore/variations'
 import { addToCollection, createCollection, deleteCollection, readFavoritesFile, removeFromCollection, renameCollection } from '../generate/favorites'
 import { readRun } from '../trainer/run/runs'
 import { cacheDir } from '../util/home'
@@ -66,6 +67,13 @@ export const exploreHandlers = {
     const dir = studio.runs.dirOf(id)
     const r = await renderSources(dir, items, { ...backendChoice(studio), checkpoint, truncation })
     return { images: r.pngs.map(pngDataUrl), checkpoint: r.checkpoint, step: r.step }
+  },
+
+  'explore.variations': async ({ id, checkpoint, center, strength, count, variationSeed, truncation }, studio) => {
+    const dir = studio.runs.dirOf(id)
+    const r = await makeVariations(dir, { ...backendChoice(studio), checkpoint, center, strength, count, variationSeed, truncation })
+    const wire = (v: { latent: Float32Array; png: Buffer }): { latent: number[]; image: string } => ({ latent: Array.from(v.latent), image: pngDataUrl(v.png) })
+    return { center: wire(r.center), neighbours: r.neighbours.map(wire), checkpoint: r.checkpoint, step: r.step }
   },
 
   'explore.exportCollection': async ({ id, name, checkpoint, truncation, upscale }, studio) => {

@@ -1,7 +1,15 @@
 import { extname, resolve } from 'node:path'
 import { parseArgs } from 'node:util'
 import { backendFlag, parseNumberFlag, parseSeedList, progressPrinter, resolveRunDir, runCommand, type CommandIo } from '../../generate/cli'
+import { promises as fsp } from 'node:fs'
+import { join } from 'node:path'
 import { exportCollection } from '../../explore/collection-export'
+import type { LatentSource } from '../../explore/render'
+import { makeVariations, MAX_VARIATIONS } from '../../explore/variations'
+import { readPngText, withPngText } from '../../generate/png-text'
+import { gridPng } from '../../trainer/run/grid'
+import { writeFileAtomic } from '../../util/fs'
+import sharp from 'sharp'
 import { TIMELAPSE_FORMATS, trainingTimelapse, type TimelapseFormat } from '../../explore/timelapse'
 import {
   addToCollection,
@@ -25,11 +33,15 @@ export const COLLECTIONS_USAGE = 'gan-studio explore collections <runDir>'
 export const COLLECTION_USAGE =
   'gan-studio explore collection <runDir> <name> [--add 1,2,3] [--remove 4,5] [--rename <new name>] [--delete] [--export [--out dir] [--truncation ψ] [--upscale 2|4] [--checkpoint step-NNNNNN]]'
 
+export const VARIATIONS_USAGE =
+  'gan-studio explore variations <runDir> (--seed S | --from-png image.png) [--strength 0..1] [--count N] [--variation-seed V] [--truncation ψ] [--checkpoint step-NNNNNN] --out dir'
+
 const SUBCOMMANDS: Record<string, { usage: string; run: (argv: string[], io: CommandIo) => Promise<number> }> = {
   timelapse: { usage: TIMELAPSE_USAGE, run: timelapse },
   favorites: { usage: FAVORITES_USAGE, run: favorites },
   collections: { usage: COLLECTIONS_USAGE, run: collections },
-  collection: { usage: COLLECTION_USAGE, run: collection }
+  collection: { usage: COLLECTION_USAGE, run: collection },
+  variations: { usage: VARIATIONS_USAGE, run: variations }
 }
 
 export const EXPLORE_USAGE = ['gan-studio explore <tool> …', ...Object.values(SUBCOMMANDS).map((s) => `  ${s.usage}`)].join('\n')
@@ -209,6 +221,78 @@ async function collection(argv: string[], io: CommandIo): Promise<number> {
         progress.stop()
       }
     }
+    return 0
+  })
+}
+
+/** The latent (or seed) an image made by GAN Studio carries in its PNG text. */
+async function centerFromPng(file: string): Promise<LatentSource> {
+  let text: Record<string, string>
+  try {
+    text = readPngText(await fsp.readFile(file))
+  } catch (err) {
+    throw new UsageError(`--from-png: cannot read ${file} (${(err as Error).message.split('\n')[0]})`)
+  }
+  if (text.latent) {
+    const latent = text.latent.split(',').map(Number)
+    if (latent.length > 0 && latent.every(Number.isFinite)) return { latent }
+  }
+  if (text.seed && /^\d+$/.test(text.seed)) return { seed: Number(text.seed) }
+  throw new UsageError(`--from-png: ${file} holds no GAN Studio seed or latent (only images made by GAN Studio can be varied)`)
+}
+
+/** `explore variations`: a centre image and its neighbours, each PNG carrying its latent, plus a sheet. */
+async function variations(argv: string[], io: CommandIo): Promise<number> {
+  return runCommand('explore variations', io, async () => {
+    const { values, positionals } = parseArgs({
+      args: argv,
+      allowPositionals: true,
+      strict: true,
+      options: {
+        seed: { type: 'string' },
+        'from-png': { type: 'string' },
+        strength: { type: 'string' },
+        count: { type: 'string' },
+        'variation-seed': { type: 'string' },
+        truncation: { type: 'string' },
+        checkpoint: { type: 'string' },
+        out: { type: 'string' },
+        backend: { type: 'string' }
+      }
+    })
+    if (positionals.length !== 1) throw new UsageError(`variations needs one run folder. Usage: ${VARIATIONS_USAGE}`)
+    if ((values.seed === undefined) === (values['from-png'] === undefined)) throw new UsageError('give either --seed S or --from-png image.png (the image to vary)')
+    if (values.out === undefined) throw new UsageError('--out is required (a folder for the images)')
+    const strength = parseNumberFlag('strength', values.strength, 0, 1) ?? 0.3
+    const count = parseIntFlag('count', values.count, 1, MAX_VARIATIONS) ?? 8
+    const variationSeed = parseIntFlag('variation-seed', values['variation-seed'], 0, MAX_SEED) ?? 0
+    const truncation = parseNumberFlag('truncation', values.truncation, TRUNCATION_MIN, TRUNCATION_MAX) ?? 1
+    const center: LatentSource = values.seed !== undefined ? { seed: parseIntFlag('seed', values.seed, 0, MAX_SEED)! } : await centerFromPng(resolve(values['from-png']!))
+    const runDir = await resolveRunDir(positionals[0]!)
+    const out = resolve(values.out)
+    const r = await makeVariations(runDir, { ...backendFlag(values.backend), center, strength, count, variationSeed, truncation, checkpoint: values.checkpoint })
+    const what = center.seed !== undefined ? `seed ${center.seed}` : 'a stored latent'
+    const meta = (latent: Float32Array, title: string): Record<string, string> => ({
+      Software: 'GAN Studio',
+      Title: title,
+      checkpoint: r.checkpoint,
+      step: String(r.step),
+      strength: String(strength),
+      'variation-seed': String(variationSeed),
+      psi: String(truncation),
+      latent: Array.from(latent).join(',')
+    })
+    await writeFileAtomic(join(out, 'center.png'), withPngText(r.center.png, { ...meta(r.center.latent, `centre (${what})`), ...(center.seed !== undefined ? { seed: String(center.seed) } : {}) }))
+    for (let i = 0; i < r.neighbours.length; i++) {
+      const v = r.neighbours[i]!
+      await writeFileAtomic(join(out, `variation-${String(i + 1).padStart(2, '0')}.png`), withPngText(v.png, meta(v.latent, `variation ${i + 1} of ${what}`)))
+    }
+    const raws = await Promise.all([r.center, ...r.neighbours].map((v) => sharp(v.png).removeAlpha().raw().toBuffer({ resolveWithObject: true })))
+    const size = raws[0]!.info.width
+    const pixels = new Uint8Array(raws.length * size * size * 3)
+    raws.forEach((x, i) => pixels.set(x.data, i * size * size * 3))
+    await writeFileAtomic(join(out, 'sheet.png'), await gridPng(pixels, raws.length, size))
+    io.out(`Wrote the centre and ${r.neighbours.length} variations of ${what} (strength ${strength}, step ${r.step}) and sheet.png to ${out}`)
     return 0
   })
 }
