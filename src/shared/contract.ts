@@ -81,8 +81,27 @@ export const requestSchemas = {
     .object({
       id,
       checkpoint: checkpointName.optional(),
-      seeds: z.array(seed).min(2).max(32),
-      seconds: z.number().min(0.5).max(120).default(4),
+      /** Keyframe seeds with equal shares of the time; or `keyframes` with their own timing. */
+      seeds: z.array(seed).min(2).max(32).optional(),
+      keyframes: z
+        .array(
+          z
+            .object({
+              seed: seed.optional(),
+              latent: latent.optional(),
+              /** Seconds from this keyframe to the next (the last: back to the first). */
+              seconds: z.number().gt(0).max(600).optional(),
+              easing: z.enum(['ease-in-out', 'linear', 'ease-in', 'ease-out']).optional()
+            })
+            .strict()
+            .refine((k) => (k.seed === undefined) !== (k.latent === undefined), 'each keyframe is a seed or a latent')
+        )
+        .min(2)
+        .max(64)
+        .optional(),
+      easing: z.enum(['ease-in-out', 'linear', 'ease-in', 'ease-out']).default('ease-in-out'),
+      /** Whole walk; with keyframes, shared by those that name no duration (default 4 with seeds). */
+      seconds: z.number().min(0.5).max(120).optional(),
       fps: z.number().int().min(1).max(60).default(24),
       format: z.enum(['gif', 'webp', 'png']).default('gif'),
       truncation: z.number().min(0).max(2).default(1),
@@ -90,7 +109,8 @@ export const requestSchemas = {
       /** Chosen by the caller so it can match the `jobs.progress` events of this walk. */
       jobId: z.string().regex(/^[A-Za-z0-9_-]{1,64}$/).optional()
     })
-    .strict(),
+    .strict()
+    .refine((p) => (p.seeds === undefined) !== (p.keyframes === undefined), 'give keyframe seeds or keyframes'),
   /** Reads the run's starred seeds, or replaces them when `seeds` is given. */
   'generate.favorites': z.object({ id, seeds: z.array(seed).max(1000).optional() }).strict(),
   'export.model': z.object({ id, checkpoint: checkpointName.optional() }).strict(),

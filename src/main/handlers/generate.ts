@@ -51,7 +51,7 @@ export const generateHandlers = {
   },
 
   /** Progress goes out as `jobs.progress` (kind `walk`) under the caller's jobId when it gave one. */
-  'generate.walk': async ({ id, checkpoint, seeds, seconds, fps, format, truncation, upscale, jobId }, studio) => {
+  'generate.walk': async ({ id, checkpoint, seeds, keyframes, easing, seconds, fps, format, truncation, upscale, jobId }, studio) => {
     const dir = studio.runs.dirOf(id)
     const job = jobId ?? randomUUID()
     const label = { render: 'Rendering frames', encode: `Encoding ${format.toUpperCase()}`, done: 'Done' } as const
@@ -59,7 +59,9 @@ export const generateHandlers = {
       ...backendChoice(studio),
       checkpoint,
       seeds,
-      seconds,
+      keyframes,
+      easing,
+      seconds: seconds ?? (seeds ? 4 : undefined),
       fps,
       format,
       truncation,

@@ -63,4 +63,17 @@ describe('explore handlers', () => {
     expect(() => requestSchemas['explore.collection'].parse({ id: run.id, action: 'explode', name: 'X' })).toThrow()
     await expect(call('explore.collection', { id: run.id, action: 'add', name: 'Picks', items: [{ latent: [1, 2] }], create: true })).rejects.toMatchObject({ code: 'bad-input' })
   })
+
+  it('generate.walk takes keyframes with their own timing (seeds and latents); the schema wants one kind', async () => {
+    const r = await call('generate.walk', {
+      id: run.id,
+      keyframes: [{ seed: 1, seconds: 1 }, { latent: Array(16).fill(0.2), seconds: 0.5, easing: 'linear' }],
+      fps: 8,
+      format: 'webp'
+    })
+    expect(r.frames).toBe(12)
+    expect(() => requestSchemas['generate.walk'].parse({ id: run.id, seeds: [1, 2], keyframes: [{ seed: 1 }, { seed: 2 }] })).toThrow(/keyframe seeds or keyframes/)
+    expect(() => requestSchemas['generate.walk'].parse({ id: run.id, keyframes: [{ seed: 1, latent: [1] }, { seed: 2 }] })).toThrow(/a seed or a latent/)
+    expect(() => requestSchemas['generate.walk'].parse({ id: run.id })).toThrow()
+  })
 })
