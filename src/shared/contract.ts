@@ -130,22 +130,26 @@ export const requestSchemas = {
   /** The run's starred seeds and named collections (stored in its folder). */
   'explore.collections': z.object({ id }).strict(),
   /** One change to a collection; answers with every collection as stored. */
-  'explore.collection': z.discriminatedUnion('action', [
-    z.object({ id, action: z.literal('create'), name: collectionName }).strict(),
-    z.object({ id, action: z.literal('rename'), name: collectionName, newName: collectionName }).strict(),
-    z.object({ id, action: z.literal('delete'), name: collectionName }).strict(),
-    z
-      .object({
-        id,
-        action: z.literal('add'),
-        name: collectionName,
-        items: z.array(collectionItem).min(1).max(256),
-        /** Make the collection when there is none of that name. */
-        create: z.boolean().default(false)
-      })
-      .strict(),
-    z.object({ id, action: z.literal('remove'), name: collectionName, itemIds: z.array(z.string().min(1).max(64)).min(1).max(1000) }).strict()
-  ]),
+  'explore.collection': z
+    .object({
+      id,
+      action: z.enum(['create', 'rename', 'delete', 'add', 'remove']),
+      name: collectionName,
+      /** rename: the new name. */
+      newName: collectionName.optional(),
+      /** add: seeds and latents. */
+      items: z.array(collectionItem).min(1).max(256).optional(),
+      /** add: make the collection when there is none of that name. */
+      create: z.boolean().default(false),
+      /** remove: the items' ids. */
+      itemIds: z.array(z.string().min(1).max(64)).min(1).max(1000).optional()
+    })
+    .strict()
+    .superRefine((p, ctx) => {
+      const need = { rename: 'newName', add: 'items', remove: 'itemIds' } as const
+      const field = need[p.action as keyof typeof need]
+      if (field && p[field] === undefined) ctx.addIssue({ code: 'custom', path: [field], message: `is required to ${p.action}` })
+    }),
   /** Images (data URLs, training resolution) for seeds and stored latents. */
   'explore.render': z
     .object({

@@ -20,10 +20,10 @@ function apply(p: RequestParams<'explore.collection'>): { seeds: number[]; colle
   if (p.action === 'add') {
     if (!stored.some((c) => c.name === p.name)) stored = [...stored, { name: p.name, createdAt: now, updatedAt: now, items: [] }]
     const c = stored.find((o) => o.name === p.name)!
-    for (const item of p.items) c.items.push({ id: `i${n++}`, seed: 'seed' in item ? item.seed : null, latent: 'latent' in item ? item.latent : null, label: item.label ?? '', addedAt: now })
+    for (const item of p.items!) c.items.push({ id: `i${n++}`, seed: 'seed' in item ? item.seed : null, latent: 'latent' in item ? item.latent : null, label: item.label ?? '', addedAt: now })
   }
-  if (p.action === 'remove') for (const c of stored) c.items = c.items.filter((i) => !p.itemIds.includes(i.id))
-  if (p.action === 'rename') stored = stored.map((c) => (c.name === p.name ? { ...c, name: p.newName } : c))
+  if (p.action === 'remove') for (const c of stored) c.items = c.items.filter((i) => !p.itemIds!.includes(i.id))
+  if (p.action === 'rename') stored = stored.map((c) => (c.name === p.name ? { ...c, name: p.newName! } : c))
   if (p.action === 'delete') stored = stored.filter((c) => c.name !== p.name)
   return { seeds: [], collections: structuredClone(stored) }
 }

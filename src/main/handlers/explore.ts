@@ -53,13 +53,13 @@ export const exploreHandlers = {
       case 'create':
         return createCollection(dir, params.name)
       case 'rename':
-        return renameCollection(dir, params.name, params.newName)
+        return renameCollection(dir, params.name, params.newName!)
       case 'delete':
         return deleteCollection(dir, params.name)
       case 'add':
-        return addToCollection(dir, params.name, params.items, { latentDim: run.config.model.latentDim, create: params.create })
+        return addToCollection(dir, params.name, params.items!, { latentDim: run.config.model.latentDim, create: params.create })
       case 'remove':
-        return removeFromCollection(dir, params.name, { ids: params.itemIds })
+        return removeFromCollection(dir, params.name, { ids: params.itemIds! })
     }
   },
 

@@ -61,6 +61,8 @@ describe('explore handlers', () => {
     expect(f.collections).toEqual([])
     expect(() => requestSchemas['explore.collection'].parse({ id: run.id, action: 'add', name: 'X', items: [{ seed: 1, latent: [1] }] })).toThrow()
     expect(() => requestSchemas['explore.collection'].parse({ id: run.id, action: 'explode', name: 'X' })).toThrow()
+    expect(() => requestSchemas['explore.collection'].parse({ id: run.id, action: 'rename', name: 'X' })).toThrow(/newName/)
+    expect(() => requestSchemas['explore.collection'].parse({ id: run.id, action: 'add', name: 'X' })).toThrow(/items/)
     await expect(call('explore.collection', { id: run.id, action: 'add', name: 'Picks', items: [{ latent: [1, 2] }], create: true })).rejects.toMatchObject({ code: 'bad-input' })
   })
 
