@@ -33,13 +33,14 @@ export async function renderPngs(gen: LoadedGenerator, latents: Float32Array, co
 export async function renderSources(
   runDir: string,
   sources: readonly LatentSource[],
-  opts: GeneratorSource & { truncation?: number } = {}
+  opts: GeneratorSource & { truncation?: number; signal?: AbortSignal } = {}
 ): Promise<{ pngs: Buffer[]; checkpoint: string; step: number }> {
   if (sources.length === 0 || sources.length > MAX_RENDER) throw new StudioError('bad-input', `Render 1 to ${MAX_RENDER} images at a time (asked for ${sources.length}).`)
   const psi = opts.truncation ?? 1
   checkTruncation(psi)
   const gen = await loadGenerator(runDir, opts)
   try {
+    if (opts.signal?.aborted) throw new StudioError('cancelled', 'The images were cancelled.')
     const pngs = await renderPngs(gen, sourceLatents(sources, gen.spec.latentDim, psi), sources.length)
     return { pngs, checkpoint: gen.checkpoint, step: gen.step }
   } finally {
