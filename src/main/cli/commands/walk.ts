@@ -103,9 +103,9 @@ export async function run(argv: string[], io: CommandIo): Promise<number> {
     } finally {
       progress.stop()
     }
-    const what = format === 'png' ? `${result.frames} PNG frames` : `${result.frames}-frame looping ${format.toUpperCase()}`
+    const what = format === 'png' ? `${result.frames} PNG frames` : `a ${result.frames}-frame looping ${format.toUpperCase()}`
     const named = keyframes!.map((k) => (k.seed !== undefined ? String(k.seed) : 'latent')).join(', ')
-    io.out(`Wrote a ${what} (keyframes ${named}, ${fps} fps, step ${result.step}) to ${result.out}`)
+    io.out(`Wrote ${what} (keyframes ${named}, ${fps} fps, step ${result.step}) to ${result.out}`)
     return 0
   })
 }
