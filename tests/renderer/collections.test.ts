@@ -89,4 +89,30 @@ describe('Collections on the Generate page', () => {
     expect(stored.map((c) => c.name)).toEqual(['Picks'])
     expect((wrapper.find('#collection-pick').element as HTMLSelectElement).value).toBe('Picks')
   })
+
+  it('an export shows its progress under its job id and can be cancelled', async () => {
+    let fail: ((e: Error) => void) | null = null
+    mock.handle('explore.exportCollection', () => new Promise((_, reject) => (fail = reject)))
+    mock.handle('jobs.cancel', async () => {
+      const { StudioError } = await import('@shared/errors')
+      fail?.(new StudioError('cancelled', 'The export was cancelled.'))
+      return { cancelled: true }
+    })
+    stored = [{ name: 'Picks', createdAt: 'now', updatedAt: 'now', items: [{ id: 'a', seed: 1, latent: null, label: '', addedAt: 'now' }] }]
+    const { wrapper } = await mountView(GenerateView, { path: '/generate?run=run-a' })
+    await flushPromises()
+    await button(wrapper, 'Export').trigger('click')
+    await flushPromises()
+    const params = mock.calls['explore.exportCollection'].mock.lastCall![0] as RequestParams<'explore.exportCollection'>
+    expect(params).toMatchObject({ id: 'run-a', name: 'Picks', jobId: expect.stringMatching(/^collection-/) })
+    mock.emit('jobs.progress', { jobId: 'someone-else', kind: 'export', done: 9, total: 9, label: 'Done' })
+    mock.emit('jobs.progress', { jobId: params.jobId!, kind: 'export', done: 1, total: 4, label: 'Rendering images' })
+    await flushPromises()
+    expect(wrapper.find('.collections [role="progressbar"]').attributes('aria-valuetext')).toBe('1 of 4 images')
+    await button(wrapper, 'Cancel export').trigger('click')
+    await flushPromises()
+    expect(mock.calls['jobs.cancel']).toHaveBeenCalledWith({ jobId: params.jobId })
+    expect(wrapper.find('.collections [role="progressbar"]').exists()).toBe(false)
+    expect(wrapper.find('.collections [role="status"]').text()).toContain('The export was cancelled')
+  })
 })

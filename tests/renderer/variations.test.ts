@@ -46,7 +46,15 @@ describe('Variations of a gallery image', () => {
     await flushPromises()
     await wrapper.find('[aria-label="Variations of seed 3"]').trigger('click')
     await flushPromises()
-    expect(mock.calls['explore.variations']).toHaveBeenLastCalledWith({ id: 'run-a', center: { seed: 3 }, strength: 0.3, count: 8, variationSeed: 0, truncation: 1 })
+    expect(mock.calls['explore.variations']).toHaveBeenLastCalledWith({
+      id: 'run-a',
+      jobId: expect.stringMatching(/^variations-/),
+      center: { seed: 3 },
+      strength: 0.3,
+      count: 8,
+      variationSeed: 0,
+      truncation: 1
+    })
     expect(centreSrc(wrapper)).toBe(png('c3'))
     expect(wrapper.findAll('.neighbours img')).toHaveLength(8)
 
@@ -76,5 +84,26 @@ describe('Variations of a gallery image', () => {
     await wrapper.find('.variations .row button[title^="Keep"]').trigger('click')
     await flushPromises()
     expect(mock.calls['explore.collection']).toHaveBeenLastCalledWith({ id: 'run-a', action: 'add', name: 'Picks', items: [{ latent: [3, 0], label: 'seed 3' }], create: true })
+  })
+
+  it('closing the dialog while neighbours render cancels that job; a cancelled job is no error', async () => {
+    const { StudioError } = await import('@shared/errors')
+    const pending: { jobId: string; fail: (e: Error) => void }[] = []
+    mock.handle('explore.variations', (p) => new Promise((_, reject) => pending.push({ jobId: p.jobId!, fail: reject })))
+    mock.handle('jobs.cancel', ({ jobId }) => {
+      pending.find((j) => j.jobId === jobId)?.fail(new StudioError('cancelled', 'The variations were cancelled.'))
+      return { cancelled: true }
+    })
+    const { wrapper } = await mountView(GenerateView, { path: '/generate?run=run-a' })
+    await flushPromises()
+    await wrapper.find('form[aria-label="Generate images"]').trigger('submit')
+    await flushPromises()
+    await wrapper.find('[aria-label="Variations of seed 3"]').trigger('click')
+    await flushPromises()
+    expect(pending).toHaveLength(1)
+    await button(wrapper, 'Close').trigger('click')
+    await flushPromises()
+    expect(mock.calls['jobs.cancel']).toHaveBeenCalledWith({ jobId: pending[0]!.jobId })
+    expect(document.body.textContent).not.toContain('Could not make the variations')
   })
 })

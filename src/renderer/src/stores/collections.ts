@@ -1,7 +1,7 @@
 import { defineStore } from 'pinia'
 import { computed, ref, shallowRef } from 'vue'
 import type { Collection } from '@shared/collections'
-import type { RequestParams } from '@shared/contract'
+import type { JobProgress, RequestParams } from '@shared/contract'
 import { getBridge } from '../bridge'
 import { useAppStore } from './app'
 
@@ -28,6 +28,17 @@ export const useCollectionsStore = defineStore('collections', () => {
   const previews = shallowRef<Record<string, string>>({})
   const busy = ref(false)
   const exported = ref<{ dir: string; count: number } | null>(null)
+  /** The export running now: its job id (for jobs.cancel) and how far it has got. */
+  const exportJobId = ref<string | null>(null)
+  const exportProgress = ref<JobProgress | null>(null)
+  const cancellingExport = ref(false)
+  /** Set when the last export was cancelled (nothing more was written). */
+  const exportCancelled = ref(false)
+  let exportCounter = 0
+
+  bridge.on('jobs.progress', (p) => {
+    if (p.kind === 'export' && p.jobId === exportJobId.value) exportProgress.value = p
+  })
 
   const currentCollection = computed(() => collections.value.find((c) => c.name === current.value) ?? null)
 
@@ -122,17 +133,67 @@ export const useCollectionsStore = defineStore('collections', () => {
     const name = current.value
     if (!id || !name) return false
     busy.value = true
+    const jobId = `collection-${Date.now().toString(36)}-${(exportCounter++).toString(36)}`
+    exportJobId.value = jobId
+    exportProgress.value = null
+    exportCancelled.value = false
+    exported.value = null
     try {
-      const r = await bridge['explore.exportCollection']({ id, name, truncation: opts.truncation, upscale: opts.upscale, ...(opts.checkpoint ? { checkpoint: opts.checkpoint } : {}) })
+      const r = await bridge['explore.exportCollection']({
+        id,
+        name,
+        truncation: opts.truncation,
+        upscale: opts.upscale,
+        jobId,
+        ...(opts.checkpoint ? { checkpoint: opts.checkpoint } : {})
+      })
       exported.value = { dir: r.dir, count: r.count }
       return true
     } catch (err) {
-      app.reportError(err, 'Could not export the collection')
+      if ((err as { code?: string }).code === 'cancelled') exportCancelled.value = true
+      else app.reportError(err, 'Could not export the collection')
       return false
     } finally {
       busy.value = false
+      exportJobId.value = null
+      exportProgress.value = null
+      cancellingExport.value = false
     }
   }
 
-  return { runId, collections, current, currentCollection, previews, busy, exported, load, create, rename, removeCurrent, add, removeItem, preview, exportCurrent }
+  /** Stops the running export at its next image. */
+  async function cancelExport(): Promise<void> {
+    const jobId = exportJobId.value
+    if (!jobId || cancellingExport.value) return
+    cancellingExport.value = true
+    try {
+      await bridge['jobs.cancel']({ jobId })
+    } catch (err) {
+      cancellingExport.value = false
+      app.reportError(err, 'Could not cancel the export')
+    }
+  }
+
+  return {
+    runId,
+    collections,
+    current,
+    currentCollection,
+    previews,
+    busy,
+    exported,
+    exportJobId,
+    exportProgress,
+    cancellingExport,
+    exportCancelled,
+    load,
+    create,
+    rename,
+    removeCurrent,
+    add,
+    removeItem,
+    preview,
+    exportCurrent,
+    cancelExport
+  }
 })

@@ -36,15 +36,27 @@ export const useVariationsStore = defineStore('variations', () => {
   const busy = ref(false)
   /** The seed the first centre came from (for labels). */
   const origin = ref<number | null>(null)
+  /** The request rendering now; cancelled (jobs.cancel) when a newer one replaces it or the dialog closes. */
+  let running: string | null = null
+
+  function cancelRunning(): void {
+    const jobId = running
+    running = null
+    if (jobId) bridge['jobs.cancel']({ jobId }).catch(() => undefined)
+  }
 
   async function load(center: { seed: number } | { latent: number[] }, label: string): Promise<boolean> {
     const id = runId.value
     if (!id) return false
     const seq = ++requestSeq
+    cancelRunning()
+    const jobId = `variations-${Date.now().toString(36)}-${seq}`
+    running = jobId
     busy.value = true
     try {
       const r = await bridge['explore.variations']({
         id,
+        jobId,
         center,
         strength: strength.value,
         count: count.value,
@@ -57,9 +69,10 @@ export const useVariationsStore = defineStore('variations', () => {
       neighbours.value = r.neighbours
       return true
     } catch (err) {
-      if (seq === requestSeq) app.reportError(err, 'Could not make the variations')
+      if (seq === requestSeq && (err as { code?: string }).code !== 'cancelled') app.reportError(err, 'Could not make the variations')
       return false
     } finally {
+      if (running === jobId) running = null
       if (seq === requestSeq) busy.value = false
     }
   }
@@ -108,6 +121,7 @@ export const useVariationsStore = defineStore('variations', () => {
 
   function close(): void {
     requestSeq++
+    cancelRunning()
     runId.value = null
     centre.value = null
     neighbours.value = []
