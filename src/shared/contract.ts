@@ -1,5 +1,6 @@
 import { z } from 'zod'
 import { PreprocessSchema, RunConfigSchema, SeedSchema, StepsSchema, type BackendName } from './config'
+import type { FavoritesFile } from './collections'
 import type { DatasetSummary, ImportProgress } from './datasets'
 import type { StudioErrorShape } from './errors'
 import type { MetricRecord, QualityPoint, RunJson, RunStatus, RunSummary, SampleSnapshot } from './runs'
@@ -15,6 +16,12 @@ const absPath = z.string().min(1).max(4096)
 const empty = z.object({}).strict()
 const seed = SeedSchema
 const checkpointName = z.string().regex(/^step-\d{6,}$/, 'must be a checkpoint name (step-NNNNNN)')
+const collectionName = z.string().trim().min(1).max(80)
+const latent = z.array(z.number().finite().min(-1e4).max(1e4)).min(1).max(512)
+const collectionItem = z.union([
+  z.object({ seed, label: z.string().max(200).optional() }).strict(),
+  z.object({ latent, label: z.string().max(200).optional() }).strict()
+])
 
 export const requestSchemas = {
   'app.info': empty,
@@ -38,7 +45,13 @@ export const requestSchemas = {
   'runs.get': z.object({ id }).strict(),
   'runs.metrics': z.object({ id, sinceStep: z.number().int().min(-1).default(-1) }).strict(),
   'runs.samples': z.object({ id }).strict(),
-  'runs.start': z.object({ config: RunConfigSchema }).strict(),
+  'runs.start': z
+    .object({
+      config: RunConfigSchema,
+      /** Fine-tune: start from this run's weights (its newest good checkpoint unless one is named). */
+      from: z.object({ id, checkpoint: checkpointName.optional() }).strict().optional()
+    })
+    .strict(),
   'runs.pause': z.object({ id }).strict(),
   'runs.resume': z.object({ id, steps: StepsSchema.optional() }).strict(),
   'runs.stop': z.object({ id }).strict(),
@@ -68,8 +81,27 @@ export const requestSchemas = {
     .object({
       id,
       checkpoint: checkpointName.optional(),
-      seeds: z.array(seed).min(2).max(32),
-      seconds: z.number().min(0.5).max(120).default(4),
+      /** Keyframe seeds with equal shares of the time; or `keyframes` with their own timing. */
+      seeds: z.array(seed).min(2).max(32).optional(),
+      keyframes: z
+        .array(
+          z
+            .object({
+              seed: seed.optional(),
+              latent: latent.optional(),
+              /** Seconds from this keyframe to the next (the last: back to the first). */
+              seconds: z.number().gt(0).max(600).optional(),
+              easing: z.enum(['ease-in-out', 'linear', 'ease-in', 'ease-out']).optional()
+            })
+            .strict()
+            .refine((k) => (k.seed === undefined) !== (k.latent === undefined), 'each keyframe is a seed or a latent')
+        )
+        .min(2)
+        .max(64)
+        .optional(),
+      easing: z.enum(['ease-in-out', 'linear', 'ease-in', 'ease-out']).default('ease-in-out'),
+      /** Whole walk; with keyframes, shared by those that name no duration (default 4 with seeds). */
+      seconds: z.number().min(0.5).max(120).optional(),
       fps: z.number().int().min(1).max(60).default(24),
       format: z.enum(['gif', 'webp', 'png']).default('gif'),
       truncation: z.number().min(0).max(2).default(1),
@@ -77,11 +109,12 @@ export const requestSchemas = {
       /** Chosen by the caller so it can match the `jobs.progress` events of this walk. */
       jobId: z.string().regex(/^[A-Za-z0-9_-]{1,64}$/).optional()
     })
-    .strict(),
+    .strict()
+    .refine((p) => (p.seeds === undefined) !== (p.keyframes === undefined), 'give keyframe seeds or keyframes'),
   /** Reads the run's starred seeds, or replaces them when `seeds` is given. */
   'generate.favorites': z.object({ id, seeds: z.array(seed).max(1000).optional() }).strict(),
   'export.model': z.object({ id, checkpoint: checkpointName.optional() }).strict(),
-  /** Cancels a running job (a walk) by the jobId its caller gave it. */
+  /** Cancels a running job (a walk, an export, variations…) by the jobId its caller gave it. */
   'jobs.cancel': z.object({ jobId: z.string().regex(/^[A-Za-z0-9_-]{1,64}$/) }).strict(),
   'compare.runs': z
     .object({ ids: z.array(id).min(2).max(6), step: z.number().int().min(0).optional() })
@@ -99,6 +132,77 @@ export const requestSchemas = {
         z.object({ png: z.string().max(8_000_000).startsWith('data:image/png;base64,', 'must be a PNG data URL') }).strict()
       ]),
       count: z.number().int().min(1).max(8).default(3)
+    })
+    .strict(),
+  /** The run's sample grids (or one cell of them), oldest first, as an animated file under exports/timelapse/. */
+  'explore.timelapse': z
+    .object({
+      id,
+      cell: z.number().int().min(0).max(63).optional(),
+      format: z.enum(['gif', 'webp']).default('gif'),
+      fps: z.number().min(0.5).max(60).default(6),
+      jobId: z.string().regex(/^[A-Za-z0-9_-]{1,64}$/).optional()
+    })
+    .strict(),
+  /** The run's starred seeds and named collections (stored in its folder). */
+  'explore.collections': z.object({ id }).strict(),
+  /** One change to a collection; answers with every collection as stored. */
+  'explore.collection': z
+    .object({
+      id,
+      action: z.enum(['create', 'rename', 'delete', 'add', 'remove']),
+      name: collectionName,
+      /** rename: the new name. */
+      newName: collectionName.optional(),
+      /** add: seeds and latents. */
+      items: z.array(collectionItem).min(1).max(256).optional(),
+      /** add: make the collection when there is none of that name. */
+      create: z.boolean().default(false),
+      /** remove: the items' ids. */
+      itemIds: z.array(z.string().min(1).max(64)).min(1).max(1000).optional()
+    })
+    .strict()
+    .superRefine((p, ctx) => {
+      const need = { rename: 'newName', add: 'items', remove: 'itemIds' } as const
+      const field = need[p.action as keyof typeof need]
+      if (field && p[field] === undefined) ctx.addIssue({ code: 'custom', path: [field], message: `is required to ${p.action}` })
+    }),
+  /** Images (data URLs, training resolution) for seeds and stored latents. */
+  'explore.render': z
+    .object({
+      id,
+      checkpoint: checkpointName.optional(),
+      items: z.array(z.union([z.object({ seed }).strict(), z.object({ latent }).strict()])).min(1).max(256),
+      truncation: z.number().min(0).max(2).default(1),
+      /** Names the job for `jobs.cancel`. */
+      jobId: z.string().regex(/^[A-Za-z0-9_-]{1,64}$/).optional()
+    })
+    .strict(),
+  /** A centre image (a seed or a latent) and neighbours around its latent; nothing is written. */
+  'explore.variations': z
+    .object({
+      id,
+      checkpoint: checkpointName.optional(),
+      center: z.union([z.object({ seed }).strict(), z.object({ latent }).strict()]),
+      /** 0: the centre itself; 1: unrelated images. */
+      strength: z.number().min(0).max(1).default(0.3),
+      count: z.number().int().min(1).max(24).default(8),
+      variationSeed: seed.default(0),
+      truncation: z.number().min(0).max(2).default(1),
+      /** Names the job for `jobs.cancel`. */
+      jobId: z.string().regex(/^[A-Za-z0-9_-]{1,64}$/).optional()
+    })
+    .strict(),
+  /** Writes every item of a collection as PNGs under the run's exports/collections/. */
+  'explore.exportCollection': z
+    .object({
+      id,
+      name: collectionName,
+      checkpoint: checkpointName.optional(),
+      truncation: z.number().min(0).max(2).default(1),
+      upscale: z.union([z.literal(1), z.literal(2), z.literal(4)]).default(1),
+      /** Progress goes out as `jobs.progress` (kind `export`) under this id; names the job for `jobs.cancel`. */
+      jobId: z.string().regex(/^[A-Za-z0-9_-]{1,64}$/).optional()
     })
     .strict()
 } as const
@@ -223,6 +327,15 @@ export interface Results {
   'export.model': { dir: string; page: string; checkpoint: string; step: number }
   /** false when no job of that id was running (it had already finished). */
   'jobs.cancel': { cancelled: boolean }
+  /** `file` relative to the run folder; `steps`: the training step of each frame, in order. */
+  'explore.timelapse': { file: string; frames: number; steps: number[] }
+  'explore.collections': FavoritesFile
+  'explore.render': { images: string[]; checkpoint: string; step: number }
+  /** Latents before ψ; images as data URLs. */
+  'explore.variations': { center: { latent: number[]; image: string }; neighbours: { latent: number[]; image: string }[]; checkpoint: string; step: number }
+  'explore.collection': FavoritesFile
+  /** `dir` relative to the run folder. */
+  'explore.exportCollection': { dir: string; count: number; checkpoint: string; step: number }
   'compare.runs': CompareResult
   'quality.nearest': NearestImagesResult
 }
@@ -248,7 +361,7 @@ export interface LogLine {
 
 export interface JobProgress {
   jobId: string
-  kind: 'import' | 'walk' | 'export' | 'generate'
+  kind: 'import' | 'walk' | 'export' | 'generate' | 'timelapse'
   done: number
   total: number
   label: string

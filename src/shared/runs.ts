@@ -17,6 +17,16 @@ export interface BackendRecord {
   passedOver: PassedOver[]
 }
 
+/** Where a fine-tuned run started: another run's checkpoint (its weights are copied into this run's folder). */
+export interface FineTunedFrom {
+  /** The base run's id and name when the fine-tune began (the base may since be renamed, moved or deleted). */
+  run: string
+  name: string
+  /** The base checkpoint's step and folder name. */
+  step: number
+  checkpoint: string
+}
+
 /** `<home>/runs/<id>/run.json` — the source of truth for a run. Written atomically. */
 export interface RunJson {
   formatVersion: 1
@@ -42,6 +52,8 @@ export interface RunJson {
   note: string
   /** The process training the run while `status` is `running` (absent in runs written before it existed). */
   owner?: { pid: number; host: string } | null
+  /** Set when the run started from another run's weights instead of from scratch. */
+  fineTunedFrom?: FineTunedFrom | null
 }
 
 /** One line of metrics.jsonl. */

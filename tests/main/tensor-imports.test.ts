@@ -25,6 +25,9 @@ describe('where TensorFlow.js can load', () => {
     expect(chains.join('\n')).toMatch(/src\/main\/trainer\/train\.ts/)
     // The tensor jobs (generate, walk, export) run there.
     expect(importGraph('src/main/trainer/process.ts').files).toContain('src/main/generate/generator.ts')
+    // So do the explore tools' renders (images, variations, a collection's export).
+    expect(importGraph('src/main/trainer/process.ts').files).toContain('src/main/generate/explore/variations.ts')
+    expect(importGraph('src/main/trainer/process.ts').files).toContain('src/main/generate/explore/collection-export.ts')
   })
 
   it('counts value imports and import(), not type-only ones', () => {

@@ -13,6 +13,7 @@ const COMMANDS: Record<string, Command> = {
   resume: { summary: 'continue a run from its newest good checkpoint', load: () => import('./commands/resume') },
   generate: { summary: 'make images from a run (EMA generator)', load: () => import('./commands/generate') },
   walk: { summary: 'export a looping latent walk (GIF, WebP or PNG frames)', load: () => import('./commands/walk') },
+  explore: { summary: 'timelapse, collections, variations: explore what a run learned', load: () => import('./commands/explore') },
   'export-model': { summary: 'export the generator as a tfjs model + offline HTML page', load: () => import('./commands/export-model') },
   compare: { summary: 'compare runs: summary table and the settings that differ', load: () => import('./commands/compare') },
   runs: { summary: 'list runs', load: () => import('./commands/runs') },

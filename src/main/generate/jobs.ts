@@ -1,11 +1,28 @@
-import type { JobEvent, ExportJobInput, ExportJobOutput, GenerateJobInput, GenerateJobOutput, WalkJobInput, WalkJobOutput } from '../trainer/child-messages'
+import type {
+  ExportCollectionJobInput,
+  ExportCollectionJobOutput,
+  ExportJobInput,
+  ExportJobOutput,
+  GenerateJobInput,
+  GenerateJobOutput,
+  JobEvent,
+  RenderJobInput,
+  RenderJobOutput,
+  VariationsJobInput,
+  VariationsJobOutput,
+  WalkJobInput,
+  WalkJobOutput
+} from '../trainer/child-messages'
+import { exportCollection } from './explore/collection-export'
+import { renderSources } from './explore/render'
+import { makeVariations } from './explore/variations'
 import { exportModel } from './export-model'
 import { generateImages } from './images'
 import { latentWalk } from './walk'
 
 /**
  * The tensor jobs a trainer child runs for the studio (the studio's main process and `serve` never
- * load tfjs): the same generate, walk and export code the CLI runs in its own process.
+ * load tfjs): the same generate, walk, export and explore code the CLI runs in its own process.
  */
 
 export interface TensorJobContext {
@@ -51,8 +68,10 @@ export async function generateJob(input: GenerateJobInput, ctx: TensorJobContext
 export async function walkJob(input: WalkJobInput, ctx: TensorJobContext): Promise<WalkJobOutput> {
   const result = await latentWalk(input.runDir, {
     ...generatorSource(input, ctx),
-    seeds: input.seeds,
-    seconds: input.seconds,
+    ...(input.seeds ? { seeds: input.seeds } : {}),
+    ...(input.keyframes ? { keyframes: input.keyframes } : {}),
+    ...(input.easing ? { easing: input.easing } : {}),
+    ...(input.seconds !== undefined ? { seconds: input.seconds } : {}),
     fps: input.fps,
     format: input.format,
     truncation: input.truncation,
@@ -65,5 +84,35 @@ export async function walkJob(input: WalkJobInput, ctx: TensorJobContext): Promi
 
 export async function exportJob(input: ExportJobInput, ctx: TensorJobContext): Promise<ExportJobOutput> {
   const result = await exportModel(input.runDir, { ...generatorSource(input, ctx), signal: ctx.signal })
+  return { dir: result.dir, files: result.files, checkpoint: result.checkpoint, step: result.step }
+}
+
+export async function renderJob(input: RenderJobInput, ctx: TensorJobContext): Promise<RenderJobOutput> {
+  const result = await renderSources(input.runDir, input.items, { ...generatorSource(input, ctx), truncation: input.truncation, signal: ctx.signal })
+  return { pngs: result.pngs.map(own), checkpoint: result.checkpoint, step: result.step }
+}
+
+export async function variationsJob(input: VariationsJobInput, ctx: TensorJobContext): Promise<VariationsJobOutput> {
+  const result = await makeVariations(input.runDir, {
+    ...generatorSource(input, ctx),
+    center: input.center,
+    strength: input.strength,
+    count: input.count,
+    variationSeed: input.variationSeed,
+    truncation: input.truncation,
+    signal: ctx.signal
+  })
+  const wire = (v: { latent: Float32Array; png: Uint8Array }): { latent: number[]; png: Uint8Array } => ({ latent: Array.from(v.latent), png: own(v.png) })
+  return { center: wire(result.center), neighbours: result.neighbours.map(wire), checkpoint: result.checkpoint, step: result.step }
+}
+
+export async function exportCollectionJob(input: ExportCollectionJobInput, ctx: TensorJobContext): Promise<ExportCollectionJobOutput> {
+  const result = await exportCollection(input.runDir, input.name, {
+    ...generatorSource(input, ctx),
+    truncation: input.truncation,
+    upscale: input.upscale,
+    signal: ctx.signal,
+    onProgress: (done, total) => ctx.emit({ type: 'job-progress', phase: done < total ? 'render' : 'done', done, total })
+  })
   return { dir: result.dir, files: result.files, checkpoint: result.checkpoint, step: result.step }
 }

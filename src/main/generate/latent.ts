@@ -66,6 +66,23 @@ export function walkFrameCount(seconds: number, fps: number): number {
   return Math.max(2, Math.round(seconds * fps))
 }
 
+export const EASINGS = ['ease-in-out', 'linear', 'ease-in', 'ease-out'] as const
+export type Easing = (typeof EASINGS)[number]
+
+/** Position along a segment (0…1) for the time along it (0…1). Every easing meets both ends. */
+export function ease(easing: Easing, t: number): number {
+  switch (easing) {
+    case 'linear':
+      return t
+    case 'ease-in':
+      return 1 - Math.cos((Math.PI * t) / 2)
+    case 'ease-out':
+      return Math.sin((Math.PI * t) / 2)
+    default:
+      return easeInOut(t)
+  }
+}
+
 /**
  * The latents of a looping walk through keyframe seeds: `frames` evenly timed frames over the
  * closed path k0 → k1 → … → k(n-1) → k0, each segment eased. Frame 0 is exactly keyframe 0, and the
@@ -73,14 +90,41 @@ export function walkFrameCount(seconds: number, fps: number): number {
  */
 export function walkLatents(seeds: readonly number[], frames: number, dim: number, psi: number): Float32Array {
   if (seeds.length < 1) throw new Error('a walk needs at least one keyframe seed')
-  const keys = seeds.map((s) => latentForSeed(s, dim))
+  return keyframedLatents(
+    seeds.map((s) => latentForSeed(s, dim)),
+    seeds.map(() => 1),
+    seeds.map(() => 'ease-in-out'),
+    frames,
+    psi
+  )
+}
+
+/**
+ * A looping walk through keyframe latents with a duration and an easing per segment (segment i
+ * runs from keyframe i to keyframe i+1, the last back to the first). Frames are evenly timed over
+ * the whole loop; frame 0 is keyframe 0 and the frame after the last would be keyframe 0 again, so
+ * the loop has no seam. Durations are relative (only their ratios matter).
+ */
+export function keyframedLatents(keys: readonly Float32Array[], durations: readonly number[], easings: readonly Easing[], frames: number, psi: number): Float32Array {
+  const n = keys.length
+  if (n < 1) throw new Error('a walk needs at least one keyframe')
+  if (durations.length !== n || easings.length !== n) throw new Error('one duration and one easing per keyframe')
+  const dim = keys[0]!.length
+  const total = durations.reduce((a, b) => a + b, 0)
+  if (!(total > 0) || durations.some((d) => !(d > 0))) throw new Error('every segment needs a positive duration')
+  const starts: number[] = []
+  let acc = 0
+  for (const d of durations) {
+    starts.push(acc)
+    acc += d
+  }
   const out = new Float32Array(frames * dim)
-  const segments = keys.length
+  let i = 0
   for (let f = 0; f < frames; f++) {
-    const pos = (f / frames) * segments
-    const i = Math.min(segments - 1, Math.floor(pos))
-    const u = easeInOut(pos - i)
-    const z = u === 0 ? keys[i]!.slice() : slerp(keys[i]!, keys[(i + 1) % segments]!, u)
+    const t = (f / frames) * total
+    while (i < n - 1 && t >= starts[i + 1]!) i++
+    const u = ease(easings[i]!, Math.min(1, (t - starts[i]!) / durations[i]!))
+    const z = u === 0 ? keys[i]!.slice() : slerp(keys[i]!, keys[(i + 1) % n]!, u)
     // Truncation after interpolation: slerp(ψa, ψb) = ψ·slerp(a, b), and it stays defined at ψ = 0.
     if (psi !== 1) for (let k = 0; k < dim; k++) z[k] = z[k]! * psi
     out.set(z, f * dim)

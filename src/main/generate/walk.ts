@@ -8,9 +8,12 @@ import { toUint8 } from '../trainer/run/grid'
 import { yieldToEventLoop } from '../util/yield'
 import { checkSeeds, checkTruncation, loadGenerator, type GeneratorSource } from './generator'
 import { rgbPng, upscaleRaw, UPSCALES, type Upscale } from './images'
-import { walkFrameCount, walkLatents } from './latent'
+import { EASINGS, keyframedLatents, walkFrameCount, type Easing } from './latent'
+import { latentForSeed } from '../trainer/model/rng'
 import { withPngText } from './png-text'
-import { encodeAnimatedWebp } from './webp-anim'
+import { encodeAnimatedWebp, frameDelays } from './webp-anim'
+
+export { frameDelays }
 
 export type WalkFormat = 'gif' | 'webp' | 'png'
 export const WALK_FORMATS: readonly WalkFormat[] = ['gif', 'webp', 'png']
@@ -22,10 +25,24 @@ export interface WalkProgress {
   total: number
 }
 
+/** One keyframe: a seed or a latent (before ψ), and how the walk leaves it towards the next. */
+export interface WalkKeyframe {
+  seed?: number
+  latent?: readonly number[]
+  /** Seconds from this keyframe to the next (the last: back to the first); default: an equal share of `seconds`. */
+  seconds?: number
+  /** Easing of that segment; default: the walk's easing. */
+  easing?: Easing
+}
+
 export interface LatentWalkOptions extends GeneratorSource {
   /** Keyframe seeds, visited in order; the walk returns to the first so it loops. */
-  seeds: number[]
-  /** Duration in seconds (default 4). */
+  seeds?: number[]
+  /** Keyframes with their own durations and easings (instead of `seeds`). */
+  keyframes?: WalkKeyframe[]
+  /** Easing of every segment that does not name its own (default ease-in-out). */
+  easing?: Easing
+  /** Duration in seconds (default 4); with keyframes, shared by those that give no duration. */
   seconds?: number
   /** Frames per second (default 24). Frames = round(seconds × fps). */
   fps?: number
@@ -69,33 +86,49 @@ async function walkTarget(out: string | undefined, fallback: string, format: Wal
   return stat?.isDirectory() ? join(out, basename(fallback)) : out
 }
 
-export function defaultWalkPath(runDir: string, checkpoint: string, seeds: readonly number[], format: WalkFormat): string {
+export function defaultWalkPath(runDir: string, checkpoint: string, seeds: readonly (number | string)[], format: WalkFormat): string {
   const shown = seeds.slice(0, 8).join('-') + (seeds.length > 8 ? '-etc' : '')
   const base = `walk-${checkpoint}-${shown}`
   return join(runDir, 'exports', 'walks', format === 'png' ? `${base}-frames` : `${base}.${format}`)
 }
 
-/**
- * Per-frame delays whose running sum tracks the ideal timeline (frame i starts at i/fps seconds),
- * rounded to the format's clock (GIF counts hundredths of a second), so the loop lasts as long as
- * asked instead of drifting by the rounding of every frame.
- */
-export function frameDelays(frames: number, fps: number, tickMs: number): number[] {
-  const at = (i: number): number => Math.round((i * 1000) / fps / tickMs) * tickMs
-  return Array.from({ length: frames }, (_, i) => Math.max(tickMs, at(i + 1) - at(i)))
+
+/** Keyframes from the options: `seeds` (equal shares, one easing) or `keyframes`, checked. */
+export function walkKeyframes(opts: Pick<LatentWalkOptions, 'seeds' | 'keyframes' | 'seconds' | 'easing'>): { keys: WalkKeyframe[]; durations: number[]; easings: Easing[]; seconds: number } {
+  if (opts.seeds && opts.keyframes) throw new StudioError('bad-input', 'Give keyframe seeds or keyframes, not both.')
+  const keys: WalkKeyframe[] = opts.keyframes ?? (opts.seeds ?? []).map((seed) => ({ seed }))
+  if (keys.length < 2) throw new StudioError('bad-input', 'A walk needs at least two keyframes.')
+  if (keys.length > 256) throw new StudioError('bad-input', 'A walk has at most 256 keyframes.')
+  const easing = opts.easing ?? 'ease-in-out'
+  for (const k of keys) {
+    if ((k.seed === undefined) === (k.latent === undefined)) throw new StudioError('bad-input', 'Each keyframe is a seed or a latent.')
+    if (k.seed !== undefined) checkSeeds([k.seed])
+    if (k.latent !== undefined && !k.latent.every((v) => typeof v === 'number' && Number.isFinite(v))) throw new StudioError('bad-input', 'A keyframe latent holds a value that is not a finite number.')
+    if (k.seconds !== undefined && (!Number.isFinite(k.seconds) || k.seconds <= 0 || k.seconds > 600)) throw new StudioError('bad-input', `A keyframe lasts more than 0 and at most 600 seconds (got ${k.seconds}).`)
+    if (k.easing !== undefined && !EASINGS.includes(k.easing)) throw new StudioError('bad-input', `Easing must be one of ${EASINGS.join(', ')} (got ${String(k.easing)}).`)
+  }
+  if (!EASINGS.includes(easing)) throw new StudioError('bad-input', `Easing must be one of ${EASINGS.join(', ')} (got ${String(easing)}).`)
+  const given = keys.reduce((a, k) => a + (k.seconds ?? 0), 0)
+  const open = keys.filter((k) => k.seconds === undefined).length
+  const total = opts.seconds ?? (open === keys.length ? 4 : given + open * (given / (keys.length - open)))
+  if (!Number.isFinite(total) || total <= 0 || total > 600) throw new StudioError('bad-input', `Seconds must be between 0 and 600 (got ${total}).`)
+  const share = open > 0 ? (total - given) / open : 0
+  if (open > 0 && share <= 0) throw new StudioError('bad-input', `The keyframes' own durations (${given} s) leave no time for the others in ${total} s.`)
+  const durations = keys.map((k) => k.seconds ?? share)
+  const seconds = durations.reduce((a, b) => a + b, 0)
+  if (seconds > 600) throw new StudioError('bad-input', `A walk lasts at most 600 seconds (the keyframes add up to ${seconds}).`)
+  return { keys, durations, easings: keys.map((k) => k.easing ?? easing), seconds }
 }
 
 /**
- * A looping walk through the latents of keyframe seeds: slerp between consecutive keyframes with
- * an ease-in-out, the last keyframe returning to the first, exactly round(seconds × fps) frames,
+ * A looping walk through the latents of keyframes (seeds or latents): slerp between consecutive
+ * keyframes, each segment with its own duration and easing (ease-in-out unless asked otherwise), the last keyframe returning to the first, exactly round(seconds × fps) frames,
  * saved as an animated GIF, an animated WebP, or a folder of numbered PNG frames.
  */
 export async function latentWalk(runDir: string, opts: LatentWalkOptions): Promise<LatentWalkResult> {
-  checkSeeds(opts.seeds)
-  if (opts.seeds.length < 2) throw new StudioError('bad-input', 'A walk needs at least two keyframe seeds.')
-  const seconds = opts.seconds ?? 4
+  const plan = walkKeyframes(opts)
+  const seconds = plan.seconds
   const fps = opts.fps ?? 24
-  if (!Number.isFinite(seconds) || seconds <= 0 || seconds > 600) throw new StudioError('bad-input', `Seconds must be between 0 and 600 (got ${seconds}).`)
   if (!Number.isInteger(fps) || fps < 1 || fps > 60) throw new StudioError('bad-input', `Frames per second must be a whole number from 1 to 60 (got ${fps}).`)
   const format = opts.format ?? 'gif'
   if (!WALK_FORMATS.includes(format)) throw new StudioError('bad-input', `Format must be gif, webp or png (got ${String(format)}).`)
@@ -115,16 +148,24 @@ export async function latentWalk(runDir: string, opts: LatentWalkOptions): Promi
         'bad-input',
         `${frames} frames of ${size}×${size} are too many for one animated file; choose fewer seconds or frames per second, no upscale, or PNG frames.`
       )
-    const out = await walkTarget(opts.out, defaultWalkPath(runDir, gen.checkpoint, opts.seeds, format), format)
-    const latents = walkLatents(opts.seeds, frames, gen.spec.latentDim, psi)
     const dim = gen.spec.latentDim
+    const names = plan.keys.map((k) => (k.seed !== undefined ? String(k.seed) : 'z'))
+    const out = await walkTarget(opts.out, defaultWalkPath(runDir, gen.checkpoint, names, format), format)
+    const keyLatents = plan.keys.map((k) => {
+      if (k.seed !== undefined) return latentForSeed(k.seed, dim)
+      if (k.latent!.length !== dim) throw new StudioError('bad-input', `A keyframe latent has ${k.latent!.length} values; this run's generator takes ${dim}.`)
+      return Float32Array.from(k.latent!)
+    })
+    const latents = keyframedLatents(keyLatents, plan.durations, plan.easings, frames, psi)
     const report = (p: WalkProgress): void => opts.onProgress?.(p)
     const meta = {
       Software: `GAN Studio ${APP_VERSION}`,
       run: gen.run.id,
       checkpoint: gen.checkpoint,
       step: String(gen.step),
-      seeds: opts.seeds.join(','),
+      seeds: names.join(','),
+      durations: plan.durations.map((d) => String(Math.round(d * 1000) / 1000)).join(','),
+      easings: plan.easings.join(','),
       truncation: String(psi),
       psi: String(psi),
       fps: String(fps)

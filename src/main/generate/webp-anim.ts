@@ -72,3 +72,13 @@ export async function encodeAnimatedWebp(
   riff.writeUInt32LE(body.length, 4)
   return Buffer.concat([riff, body])
 }
+
+/**
+ * Per-frame delays whose running sum tracks the ideal timeline (frame i starts at i/fps seconds),
+ * rounded to the format's clock (GIF counts hundredths of a second), so the loop lasts as long as
+ * asked instead of drifting by the rounding of every frame.
+ */
+export function frameDelays(frames: number, fps: number, tickMs: number): number[] {
+  const at = (i: number): number => Math.round((i * 1000) / fps / tickMs) * tickMs
+  return Array.from({ length: frames }, (_, i) => Math.max(tickMs, at(i + 1) - at(i)))
+}

@@ -57,13 +57,24 @@ export const generateHandlers = {
   },
 
   /** Progress goes out as `jobs.progress` (kind `walk`) under the caller's jobId when it gave one. */
-  'generate.walk': async ({ id, checkpoint, seeds, seconds, fps, format, truncation, upscale, jobId }, studio) => {
+  'generate.walk': async ({ id, checkpoint, seeds, keyframes, easing, seconds, fps, format, truncation, upscale, jobId }, studio) => {
     const dir = await runDirOf(studio, id)
     const job = jobId ?? randomUUID()
     const label = { ...WALK_LABELS, encode: `Encoding ${format.toUpperCase()}` }
     const result = await studio.jobs.run(
       'walk',
-      { runDir: dir, ...(checkpoint ? { checkpoint } : {}), seeds, seconds, fps, format, truncation, upscale },
+      {
+        runDir: dir,
+        ...(checkpoint ? { checkpoint } : {}),
+        ...(seeds ? { seeds } : {}),
+        ...(keyframes ? { keyframes } : {}),
+        easing,
+        ...(seconds !== undefined || seeds ? { seconds: seconds ?? 4 } : {}),
+        fps,
+        format,
+        truncation,
+        upscale
+      },
       {
         jobId: job,
         onEvent: (event) => {

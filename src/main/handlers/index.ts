@@ -2,6 +2,7 @@ import { appHandlers } from './app'
 import { backendsHandlers } from './backends'
 import { compareHandlers } from './compare'
 import { datasetsHandlers } from './datasets'
+import { exploreHandlers } from './explore'
 import { fsHandlers } from './fs'
 import { generateHandlers } from './generate'
 import { qualityHandlers } from './quality'
@@ -22,5 +23,6 @@ export const handlers = {
   ...runsHandlers,
   ...generateHandlers,
   ...compareHandlers,
-  ...qualityHandlers
+  ...qualityHandlers,
+  ...exploreHandlers
 } satisfies HandlerRegistry

@@ -4,6 +4,7 @@ import { StudioError } from '@shared/errors'
 import type { MetricRecord, RunStatus, RunSummary, SampleSnapshot } from '@shared/runs'
 import { latestGoodCheckpoint } from '../trainer/run/checkpoint'
 import type { RunMeta } from '../trainer/run/format'
+import { attachFineTuneStart, planFineTune } from '../trainer/run/fine-tune'
 import {
   createRun,
   deleteRun,
@@ -83,9 +84,13 @@ export class RunLibrary {
   }
 
   /** Imports (or reuses) the dataset, creates the run folder and queues the run. */
-  async start(config: RunConfig): Promise<RunSummary> {
+  /** Starts a new run; with `from`, a fine-tune of that run's weights (checked before any import). */
+  async start(asked: RunConfig, from?: { id: string; checkpoint?: string }): Promise<RunSummary> {
+    const plan = from ? await planFineTune(this.dirOf(from.id), asked, { checkpoint: from.checkpoint }) : null
+    const config = plan?.config ?? asked
     const dataset = await this.opts.datasets.import(config.source, config.preprocess)
     const { dir, run } = await createRun({ runsDir: this.opts.runsDir, config: { ...config, source: dataset.source }, dataset })
+    if (plan) await attachFineTuneStart(dir, plan)
     this.opts.trainer.enqueue(run.id, dir)
     return this.summary(run.id)
   }

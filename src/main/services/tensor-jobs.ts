@@ -22,7 +22,7 @@ export interface RunJobOptions {
 }
 
 /**
- * Generate, walk and export for the studio: tensor jobs run in a trainer child, never in the
+ * Generate, walk, export and the explore tools' images for the studio: tensor jobs run in a trainer child, never in the
  * studio's own process (the Electron main process or `serve`), so every window and request keeps
  * being answered while frames render. One child serves them all, several at a time, and stays warm
  * for `idleMs` after the last one; training has children of its own (TrainerHost). A job can be
@@ -121,6 +121,15 @@ export class TensorJobs {
   }
 }
 
+const CANCELLED: Record<TensorJobMethod, string> = {
+  generate: 'Generating was cancelled.',
+  walk: 'The walk was cancelled.',
+  export: 'The export was cancelled.',
+  render: 'Rendering was cancelled.',
+  variations: 'The variations were cancelled.',
+  exportCollection: 'The export was cancelled.'
+}
+
 function cancelledMessage(method: TensorJobMethod): string {
-  return method === 'walk' ? 'The walk was cancelled.' : method === 'export' ? 'The export was cancelled.' : 'Generating was cancelled.'
+  return CANCELLED[method]
 }

@@ -1,4 +1,5 @@
 import type { BackendRequest } from '@shared/config'
+import type { Easing } from '../generate/latent'
 import type { BackendStatus } from '@shared/contract'
 import type { StudioErrorShape } from '@shared/errors'
 import type { RunJson } from '@shared/runs'
@@ -10,7 +11,7 @@ import type { TrainerEvent } from './events'
  *
  * The child says `ready` as soon as it listens; the host then sends `init` once, then jobs. A job is
  * `train`, `probe` (optionally calibrating first, which caches speeds) or one of the tensor jobs
- * (`generate`, `walk`, `export`); it streams `event`s and ends with exactly one `done` or `failed`.
+ * (`generate`, `walk`, `export`, and the explore tools' `render`, `variations`, `exportCollection`); it streams `event`s and ends with exactly one `done` or `failed`.
  * One child may run several jobs at once. `control` flips the cooperative pause/stop flags the
  * training loop polls between steps; `cancel` asks any job to end early (a training job stops with a
  * checkpoint, a tensor job ends `failed` with code `cancelled` and writes nothing more).
@@ -55,9 +56,22 @@ export interface GenerateJobOutput {
   sheet: { png: Uint8Array; file: string | null } | null
 }
 
+/** A walk keyframe: a seed or a latent (before ψ), with its own time to the next and easing. */
+export interface WalkJobKeyframe {
+  seed?: number
+  latent?: number[]
+  seconds?: number
+  easing?: Easing
+}
+
 export interface WalkJobInput extends GeneratorJobInput {
-  seeds: number[]
-  seconds: number
+  /** Keyframe seeds (equal times, one easing), or `keyframes`. */
+  seeds?: number[]
+  keyframes?: WalkJobKeyframe[]
+  /** The easing of segments that name none (default ease-in-out). */
+  easing?: Easing
+  /** The loop's length; default 4 s for seeds, the keyframes' own times otherwise. */
+  seconds?: number
   fps: number
   format: 'gif' | 'webp' | 'png'
   truncation: number
@@ -74,6 +88,50 @@ export interface WalkJobOutput {
 
 export type ExportJobInput = GeneratorJobInput
 
+/** What the explore tools render: a seed, or a latent before truncation ψ. */
+export type LatentSourceInput = { seed: number; latent?: undefined } | { latent: number[]; seed?: undefined }
+
+export interface RenderJobInput extends GeneratorJobInput {
+  items: LatentSourceInput[]
+  truncation: number
+}
+
+export interface RenderJobOutput {
+  pngs: Uint8Array[]
+  checkpoint: string
+  step: number
+}
+
+export interface VariationsJobInput extends GeneratorJobInput {
+  center: LatentSourceInput
+  strength: number
+  count: number
+  variationSeed: number
+  truncation: number
+}
+
+export interface VariationsJobOutput {
+  /** Latents before ψ, with their PNGs. */
+  center: { latent: number[]; png: Uint8Array }
+  neighbours: { latent: number[]; png: Uint8Array }[]
+  checkpoint: string
+  step: number
+}
+
+export interface ExportCollectionJobInput extends GeneratorJobInput {
+  name: string
+  truncation: number
+  upscale: 1 | 2 | 4
+}
+
+export interface ExportCollectionJobOutput {
+  /** Absolute folder and files written. */
+  dir: string
+  files: string[]
+  checkpoint: string
+  step: number
+}
+
 export interface ExportJobOutput {
   dir: string
   files: string[]
@@ -87,12 +145,15 @@ export interface JobMethods {
   generate: { input: GenerateJobInput; output: GenerateJobOutput }
   walk: { input: WalkJobInput; output: WalkJobOutput }
   export: { input: ExportJobInput; output: ExportJobOutput }
+  render: { input: RenderJobInput; output: RenderJobOutput }
+  variations: { input: VariationsJobInput; output: VariationsJobOutput }
+  exportCollection: { input: ExportCollectionJobInput; output: ExportCollectionJobOutput }
 }
 export type JobMethod = keyof JobMethods
 /** The jobs that only make images or files from a run's checkpoint (no training). */
-export type TensorJobMethod = 'generate' | 'walk' | 'export'
+export type TensorJobMethod = Exclude<JobMethod, 'train' | 'probe'>
 
-/** How far a tensor job has got (walk: frames rendered, then encoding; generate: images made). */
+/** How far a tensor job has got (walk: frames rendered, then encoding; generate, render, exportCollection: images made). */
 export interface JobProgressEvent {
   type: 'job-progress'
   phase: 'render' | 'encode' | 'done'

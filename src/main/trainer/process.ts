@@ -4,7 +4,7 @@
  * in tests on an in-memory port. It never imports `electron`.
  *
  * It answers the port protocol of ./child-messages: an `init` message with the paths, then jobs (`train`,
- * `probe`, and the tensor jobs `generate`, `walk`, `export`) that stream events back and end with
+ * `probe`, and the tensor jobs `generate`, `walk`, `export`, `render`, `variations`, `exportCollection`) that stream events back and end with
  * `done` or `failed`; `control` messages flip the cooperative pause/stop flags the training loop
  * polls between steps, `cancel` aborts a job at its next check.
  */
@@ -39,6 +39,9 @@ export interface TrainerDeps {
   generate(input: JobMethods['generate']['input'], ctx: TensorJobContext): Promise<JobMethods['generate']['output']>
   walk(input: JobMethods['walk']['input'], ctx: TensorJobContext): Promise<JobMethods['walk']['output']>
   exportModel(input: JobMethods['export']['input'], ctx: TensorJobContext): Promise<JobMethods['export']['output']>
+  render(input: JobMethods['render']['input'], ctx: TensorJobContext): Promise<JobMethods['render']['output']>
+  variations(input: JobMethods['variations']['input'], ctx: TensorJobContext): Promise<JobMethods['variations']['output']>
+  exportCollection(input: JobMethods['exportCollection']['input'], ctx: TensorJobContext): Promise<JobMethods['exportCollection']['output']>
 }
 
 export interface ServeTrainerOptions {
@@ -75,6 +78,18 @@ const defaultDeps: TrainerDeps = {
   async exportModel(input, ctx) {
     const { exportJob } = await import('../generate/jobs')
     return exportJob(input, ctx)
+  },
+  async render(input, ctx) {
+    const { renderJob } = await import('../generate/jobs')
+    return renderJob(input, ctx)
+  },
+  async variations(input, ctx) {
+    const { variationsJob } = await import('../generate/jobs')
+    return variationsJob(input, ctx)
+  },
+  async exportCollection(input, ctx) {
+    const { exportCollectionJob } = await import('../generate/jobs')
+    return exportCollectionJob(input, ctx)
   }
 }
 
@@ -149,6 +164,12 @@ export function serveTrainer(port: ChildPort, options: ServeTrainerOptions = {})
           return deps.walk(message.input, ctx)
         case 'export':
           return deps.exportModel(message.input, ctx)
+        case 'render':
+          return deps.render(message.input, ctx)
+        case 'variations':
+          return deps.variations(message.input, ctx)
+        case 'exportCollection':
+          return deps.exportCollection(message.input, ctx)
       }
     })()
 

@@ -15,6 +15,7 @@ import { ParallelRunner, workersFor } from './parallel/runner'
 import { availableCores } from './tf/wasm'
 import { latentsForSeeds, Rng } from './model/rng'
 import { latestGoodCheckpoint, saveCheckpoint } from './run/checkpoint'
+import { fineTuneStartState } from './run/fine-tune'
 import { gridPng, toUint8 } from './run/grid'
 import { appendMetrics, readOrRebuildRun, truncateMetrics, writeRun } from './run/runs'
 import { TrainingQualityMeter } from './quality/meter'
@@ -235,6 +236,10 @@ export async function trainRun(opts: TrainRunOptions): Promise<RunJson> {
       log(`Resumed from checkpoint ${ckpt.name} (step ${step}).`)
     } else if (run.step > 0) {
       log('No usable checkpoint found; starting this run from step 0.', 'warn')
+    }
+    if (!ckpt && run.fineTunedFrom) {
+      await gan.load(await fineTuneStartState(runDir, run.fineTunedFrom, await gan.state()))
+      log(`Fine-tuning from "${run.fineTunedFrom.name}" (step ${run.fineTunedFrom.step}).`)
     }
     // The metrics log goes back to where training continues from (lines past it are from lost steps).
     await truncateMetrics(runDir, step)

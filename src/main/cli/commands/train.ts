@@ -7,9 +7,10 @@ import { newRunConfig } from '@shared/recipes'
 import type { DatasetJson } from '@shared/datasets'
 import { printable } from '@shared/text'
 import { importDataset } from '../../trainer/data/dataset'
+import { attachFineTuneStart, FINE_TUNE_AUGMENT, planFineTune } from '../../trainer/run/fine-tune'
 import { createRun } from '../../trainer/run/runs'
 import { cacheDir, datasetsDir, runsDir } from '../../util/home'
-import { parseSettingFlag, UsageError, type CliIo } from '../io'
+import { parseSettingFlag, resolveRunDir, UsageError, type CliIo } from '../io'
 import { importProgressPrinter } from '../progress'
 import { runTraining } from './training-session'
 
@@ -34,7 +35,12 @@ function flagValue(f: (typeof SETTING_FLAGS)[number]): string {
 }
 
 export function trainUsage(): string {
-  const flags = [...SETTING_FLAGS.map((f) => `[--${f.flag} ${flagValue(f)}]`), '[--out <runsDir>]', '[--config <file.json>]']
+  const flags = [
+    ...SETTING_FLAGS.map((f) => `[--${f.flag} ${flagValue(f)}]`),
+    '[--out <runsDir>]',
+    '[--config <file.json>]',
+    '[--from <runDir or id> [--from-checkpoint step-NNNNNN]]'
+  ]
   const lines = ['gan-studio train <imageDir>']
   for (const flag of flags) {
     if (lines[lines.length - 1]!.length + flag.length + 1 > 96) lines.push(' '.repeat(17) + flag)
@@ -57,7 +63,9 @@ export function trainHelp(): string {
     '',
     ...rows.map(([left, right]) => `${left.padEnd(width)}  ${right}`),
     `${'  --out <runsDir>'.padEnd(width)}  Where the run folder goes (default: the studio home's runs folder).`,
-    `${'  --config <file.json>'.padEnd(width)}  Any run setting from a JSON file (see src/shared/config.ts); flags override it.`
+    `${'  --config <file.json>'.padEnd(width)}  Any run setting from a JSON file (see src/shared/config.ts); flags override it.`,
+    `${'  --from <runDir or id>'.padEnd(width)}  Fine-tune: start from a finished run's weights (same family and resolution; shift and colour augmentation on).`,
+    `${'  --from-checkpoint <name>'.padEnd(width)}  With --from: which of its checkpoints (default: the newest good one).`
   ].join('\n')
 }
 
@@ -86,6 +94,8 @@ function parseTrainArgs(argv: string[]) {
       ...Object.fromEntries(SETTING_FLAGS.map((f) => [f.flag, { type: 'string' as const }])),
       out: { type: 'string' },
       config: { type: 'string' },
+      from: { type: 'string' },
+      'from-checkpoint': { type: 'string' },
       help: { type: 'boolean', short: 'h' }
     }
   })
@@ -96,6 +106,11 @@ interface FlagConfig {
   /** What was asked for, to re-apply once the folder's size is known. */
   chosen: RunConfigInput
   out: string
+  /** Fine-tune: the run to start from, and which checkpoint of it. */
+  from?: string
+  fromCheckpoint?: string
+  /** Whether the person chose these (otherwise a fine-tune takes them from its base). */
+  chose: { arch: boolean; resolution: boolean }
 }
 
 /**
@@ -114,12 +129,25 @@ async function configFromArgs({ values, positionals }: ReturnType<typeof parseTr
   if (!stat.isDirectory()) throw new UsageError(`${source} is a file, not a folder of images`)
 
   const base: RunConfigInput = values.config ? await readConfigFile(resolve(values.config)) : { source }
-  const input: RunConfigInput = { ...base, source, preprocess: { ...base.preprocess } }
+  if (values['from-checkpoint'] !== undefined && values.from === undefined) throw new UsageError('--from-checkpoint needs --from <run>')
+  const input: RunConfigInput = {
+    ...(values.from !== undefined && base.augment === undefined && { augment: { ...FINE_TUNE_AUGMENT } }),
+    ...base,
+    source,
+    preprocess: { ...base.preprocess }
+  }
   for (const f of SETTING_FLAGS) {
     const raw = (values as Record<string, string | undefined>)[f.flag]
     if (raw !== undefined) setAt(input, f.path, parseSettingFlag(f.flag, raw, configField(f.path)))
   }
-  return { config: validConfig(input, null), chosen: input, out: values.out ? resolve(values.out) : runsDir() }
+  return {
+    config: validConfig(input, null),
+    chosen: input,
+    out: values.out ? resolve(values.out) : runsDir(),
+    from: values.from,
+    fromCheckpoint: values['from-checkpoint'],
+    chose: { arch: base.model?.arch !== undefined, resolution: (values as Record<string, unknown>).resolution !== undefined || base.preprocess?.resolution !== undefined }
+  }
 }
 
 /** The recommended settings for this size and folder under what was chosen; a usage error if invalid. */
@@ -155,12 +183,29 @@ export async function run(argv: string[], io: CliIo): Promise<number> {
     io.out(trainHelp())
     return 0
   }
-  const { config: asked, chosen, out } = await configFromArgs(args)
-  const dataset = await importForTraining(asked, io)
+  const flags = await configFromArgs(args)
+  const { out } = flags
+  // Checked before importing images, so a mismatch is one line and no work.
+  const plan =
+    flags.from !== undefined
+      ? await planFineTune(await resolveRunDir(flags.from), flags.config, {
+          checkpoint: flags.fromCheckpoint,
+          inherit: { arch: !flags.chose.arch, resolution: !flags.chose.resolution }
+        })
+      : null
+  // A fine-tune keeps its base's model (so every weight fits) and resolution.
+  const chosen: RunConfigInput = plan
+    ? { ...flags.chosen, preprocess: { ...flags.chosen.preprocess, resolution: plan.config.preprocess.resolution }, model: { ...plan.config.model } }
+    : flags.chosen
+  const dataset = await importForTraining(plan?.config ?? flags.config, io)
   printDatasetSummary(dataset, io)
   const config = validConfig(chosen, dataset.count)
   io.out(`Model: ${describeModel(config)}`)
   const { dir } = await createRun({ runsDir: out, config, dataset })
+  if (plan) {
+    await attachFineTuneStart(dir, plan)
+    io.out(`Fine-tuning from "${printable(plan.from.name)}" at step ${plan.from.step} (${config.model.arch}, ${config.preprocess.resolution} px)`)
+  }
   io.out(`Run folder: ${printable(dir)}`)
   return runTraining({ runDir: dir, io, backendCacheFile: `${cacheDir()}/backends.json` })
 }

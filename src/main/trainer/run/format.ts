@@ -72,7 +72,9 @@ export const RunJsonSchema = z.object({
   tags: z.array(z.string()).default([]),
   note: z.string().default(''),
   /** The process training this run while `status` is `running` (to tell a live run from an interrupted one). */
-  owner: z.object({ pid: z.number().int(), host: z.string() }).nullable().default(null)
+  owner: z.object({ pid: z.number().int(), host: z.string() }).nullable().default(null),
+  /** Set when the run started from another run's weights (absent in runs trained from scratch). */
+  fineTunedFrom: z.object({ run: z.string(), name: z.string(), step: count, checkpoint: z.string() }).nullable().optional()
 })
 
 const RUN_MIGRATIONS: Migrations = {}

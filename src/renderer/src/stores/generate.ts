@@ -10,6 +10,37 @@ import { useAppStore } from './app'
 export const MAX_SEEDS = 256
 export type Upscale = 1 | 2 | 4
 export type WalkFormat = 'gif' | 'webp' | 'png'
+export const EASINGS = ['ease-in-out', 'linear', 'ease-in', 'ease-out'] as const
+export type Easing = (typeof EASINGS)[number]
+export interface WalkKey {
+  seed?: number
+  latent?: number[]
+  seconds?: number
+  easing?: Easing
+}
+
+/**
+ * Keyframes with their own timing, as typed: `SEED[@SECONDS][~EASING]` separated by commas,
+ * e.g. "3@2, 17~linear, 42@0.5". Plain seeds and ranges go through parseSeeds instead.
+ */
+export function parseKeyframeText(text: string, max = 64): { keys: WalkKey[]; error: string | null } {
+  const parts = text.split(',').map((p) => p.trim()).filter(Boolean)
+  const keys: WalkKey[] = []
+  for (const part of parts) {
+    const m = /^(\d+)(?:\s*@\s*(\d+(?:\.\d+)?))?(?:\s*~\s*([a-z-]+))?$/.exec(part)
+    if (!m) return { keys: [], error: `“${part}” is not a keyframe (use SEED, SEED@SECONDS or SEED~EASING, e.g. 42@1.5~linear).` }
+    const seed = Number(m[1])
+    if (seed > MAX_SEED) return { keys: [], error: `Seeds go from 0 to ${MAX_SEED}.` }
+    const seconds = m[2] !== undefined ? Number(m[2]) : undefined
+    if (seconds !== undefined && (seconds <= 0 || seconds > 120)) return { keys: [], error: `“${part}”: a keyframe lasts more than 0 and at most 120 seconds.` }
+    const easing = m[3] as Easing | undefined
+    if (easing !== undefined && !EASINGS.includes(easing)) return { keys: [], error: `“${part}”: easing is one of ${EASINGS.join(', ')}.` }
+    keys.push({ seed, ...(seconds !== undefined && { seconds }), ...(easing !== undefined && { easing }) })
+  }
+  if (keys.length < 2) return { keys, error: 'A walk needs at least two keyframes.' }
+  if (keys.length > max) return { keys: [], error: `At most ${max} keyframes.` }
+  return { keys, error: null }
+}
 
 /**
  * Seeds from what a person types: numbers and ranges separated by commas or spaces,
@@ -96,6 +127,9 @@ export const useGenerateStore = defineStore('generate', () => {
   const walkSeconds = ref(4)
   const walkFps = ref(24)
   const walkFormat = ref<WalkFormat>('gif')
+  const walkEasing = ref<Easing>('ease-in-out')
+  /** Keyframes taken from a collection (seeds and latents), used instead of the typed ones until cleared. */
+  const walkCollection = ref<{ name: string; keys: WalkKey[] } | null>(null)
   const walking = ref(false)
   const walkJobId = ref<string | null>(null)
   const walkProgress = ref<JobProgress | null>(null)
@@ -109,11 +143,32 @@ export const useGenerateStore = defineStore('generate', () => {
 
   const parsedSeeds = computed(() => parseSeeds(seedsText.value))
   const parsedWalkSeeds = computed(() => {
+    if (walkCollection.value) return { seeds: [], error: null }
+    if (/[@~]/.test(walkSeedsText.value)) {
+      const k = parseKeyframeText(walkSeedsText.value)
+      return { seeds: k.keys.map((key) => key.seed!), error: k.error }
+    }
     const r = parseSeeds(walkSeedsText.value, 32)
     if (!r.error && r.seeds.length < 2) return { seeds: r.seeds, error: 'A walk needs at least two keyframe seeds.' }
     return r
   })
-  const walkFrames = computed(() => Math.max(2, Math.round(walkSeconds.value * walkFps.value)))
+  /** Keyframes with timing when the walk has any (typed with @ or ~, or from a collection), else null. */
+  const walkKeys = computed<WalkKey[] | null>(() => {
+    if (walkCollection.value) return walkCollection.value.keys
+    if (!/[@~]/.test(walkSeedsText.value)) return null
+    const k = parseKeyframeText(walkSeedsText.value)
+    return k.error ? null : k.keys
+  })
+  /** Seconds of the whole loop: the keyframes' own durations, the others sharing the rest. */
+  const walkTotalSeconds = computed(() => {
+    const keys = walkKeys.value
+    if (!keys) return walkSeconds.value
+    const given = keys.reduce((a, k) => a + (k.seconds ?? 0), 0)
+    const open = keys.filter((k) => k.seconds === undefined).length
+    // As the main side times it: those without a duration last as long as the others on average.
+    return open === keys.length ? walkSeconds.value : given + (open * given) / (keys.length - open)
+  })
+  const walkFrames = computed(() => Math.max(2, Math.round(walkTotalSeconds.value * walkFps.value)))
   const favoriteSet = computed(() => new Set(favorites.value))
 
   // Subscribe before any request, so a fast walk's first progress events are not missed.
@@ -240,10 +295,13 @@ export const useGenerateStore = defineStore('generate', () => {
     walkCancelled.value = false
     try {
       const format = walkFormat.value
+      const keys = walkKeys.value
+      const timed = keys !== null && keys.some((k) => k.seconds !== undefined)
       const r = await bridge['generate.walk']({
         id,
-        seeds,
-        seconds: walkSeconds.value,
+        ...(keys ? { keyframes: keys } : { seeds }),
+        easing: walkEasing.value,
+        ...(timed ? {} : { seconds: walkTotalSeconds.value }),
         fps: walkFps.value,
         format,
         truncation: truncation.value,
@@ -323,6 +381,10 @@ export const useGenerateStore = defineStore('generate', () => {
     walkSeconds,
     walkFps,
     walkFormat,
+    walkEasing,
+    walkCollection,
+    walkKeys,
+    walkTotalSeconds,
     walking,
     walkProgress,
     walkResult,

@@ -4,7 +4,7 @@ import type { BackendStatus, Results } from '@shared/contract'
 import { PRESET_NAMES, RunConfigSchema, type PresetName, type Resolution, type RunConfig } from '@shared/config'
 import { presetSettings } from '@shared/recipes'
 import type { DatasetSummary } from '@shared/datasets'
-import type { RunSummary } from '@shared/runs'
+import type { RunJson, RunSummary } from '@shared/runs'
 import { getBridge } from '../bridge'
 import { errorMessage } from '../lib/errors'
 import { fieldErrors } from '../lib/validation'
@@ -55,6 +55,9 @@ export const useNewRunStore = defineStore('newRun', () => {
   const estimateError = ref<string | null>(null)
   /** Set when "Start training" was pressed: from then on every field shows its error. */
   const attempted = ref(false)
+  /** Fine-tune: the run whose weights the new run starts from (null: from scratch). */
+  const baseRun = ref<RunJson | null>(null)
+  const baseLoading = ref(false)
 
   const parsed = computed(() => RunConfigSchema.safeParse(draft.value))
   const errors = computed<Record<string, string>>(() => {
@@ -62,7 +65,18 @@ export const useNewRunStore = defineStore('newRun', () => {
     if (!draft.value.source) e.source = 'Choose a dataset to learn from. Import a folder on the Datasets page first.'
     return e
   })
-  const valid = computed(() => parsed.value.success && draft.value.source.length > 0)
+  /** Why the draft cannot start from the chosen run (family or resolution differ), or null. */
+  const fineTuneMismatch = computed<string | null>(() => {
+    const base = baseRun.value
+    if (!base) return null
+    const was = base.config
+    const differs: string[] = []
+    if (was.model.arch !== draft.value.model.arch) differs.push(`its family is ${was.model.arch}, this run's is ${draft.value.model.arch}`)
+    if (was.preprocess.resolution !== draft.value.preprocess.resolution)
+      differs.push(`it makes ${was.preprocess.resolution} px pictures, this run ${draft.value.preprocess.resolution} px`)
+    return differs.length ? `Cannot start from “${base.name}”: ${differs.join(' and ')}. A fine-tune keeps the family and resolution of the run it starts from.` : null
+  })
+  const valid = computed(() => parsed.value.success && draft.value.source.length > 0 && fineTuneMismatch.value === null)
   const activePreset = computed<PresetName | null>(() => {
     const sig = comparable(draft.value)
     const signatures = presetSignatures(draft.value.preprocess.resolution, imageCount.value)
@@ -96,6 +110,31 @@ export const useNewRunStore = defineStore('newRun', () => {
     draft.value.source = ds.source
     draft.value.preprocess = { resolution: ds.resolution, crop: ds.crop, background: ds.background }
     if (preset) applyPreset(preset)
+  }
+
+  /**
+   * Start from a finished run's weights, or from scratch (null). Choosing a run takes its model
+   * settings and resolution (so every weight fits) and turns on shift and colour augmentation,
+   * which few images need most.
+   */
+  async function chooseBase(id: string | null): Promise<void> {
+    if (!id) {
+      baseRun.value = null
+      return
+    }
+    baseLoading.value = true
+    try {
+      const detail = await bridge['runs.get']({ id })
+      baseRun.value = detail.run
+      draft.value.model = { ...detail.run.config.model }
+      draft.value.preprocess = { ...draft.value.preprocess, resolution: detail.run.config.preprocess.resolution }
+      draft.value.augment = { ...draft.value.augment, xflip: true, translation: true, color: true }
+    } catch (err) {
+      baseRun.value = null
+      app.reportError(err, 'Could not read that run')
+    } finally {
+      baseLoading.value = false
+    }
   }
 
   function reset(): void {
@@ -156,7 +195,7 @@ export const useNewRunStore = defineStore('newRun', () => {
   async function start(): Promise<RunSummary | null> {
     attempted.value = true
     if (!valid.value || !parsed.value.success) return null
-    const summary = await runs.start(parsed.value.data)
+    const summary = await runs.start(parsed.value.data, baseRun.value ? { id: baseRun.value.id } : undefined)
     if (summary) {
       attempted.value = false
       app.notify(`Training “${summary.name}” started.`, 'success')
@@ -174,6 +213,10 @@ export const useNewRunStore = defineStore('newRun', () => {
     estimating,
     estimateError,
     attempted,
+    baseRun,
+    baseLoading,
+    fineTuneMismatch,
+    chooseBase,
     errors,
     valid,
     activePreset,

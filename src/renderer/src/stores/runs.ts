@@ -110,10 +110,10 @@ export const useRunsStore = defineStore('runs', () => {
   }
 
   /** Starts a run. Resolves to its summary, or null when it could not start (the reason is shown). */
-  async function start(config: RunConfig): Promise<RunSummary | null> {
+  async function start(config: RunConfig, from?: { id: string }): Promise<RunSummary | null> {
     starting.value = true
     try {
-      const summary = await bridge['runs.start']({ config })
+      const summary = await bridge['runs.start']({ config, ...(from ? { from } : {}) })
       upsert(summary)
       return summary
     } catch (err) {
