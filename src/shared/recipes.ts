@@ -26,7 +26,7 @@ export function recommendedSettings(resolution: Resolution, imageCount: number |
   const small = imageCount !== null && imageCount < SMALL_FOLDER
   if (resolution === 32) {
     return {
-      model: { arch: 'dcgan', latentDim: 64, gChannels: 32, dChannels: 32, gNorm: 'channel', dNorm: 'batch', mbstd: false },
+      model: { arch: 'dcgan', latentDim: 64, gChannels: 32, dChannels: 32, gNorm: 'channel', dNorm: 'batch', mbstd: true },
       loss: { type: 'nonsaturating', r1Gamma: 0, r1Every: 4 },
       augment: { xflip: true, color: false, translation: true, cutout: small }
     }
