@@ -1,5 +1,8 @@
 import type { RunConfig } from '@shared/config'
 import type { BaseSpec, FamilyCost } from '../../family'
+import { baseSpec, MAX_CHANNELS, stagesFor } from '../shape'
+
+export { stagesFor }
 
 /** The DCGAN family's shapes and cost: plain arithmetic, no tensors (the studio's estimate uses it). */
 
@@ -8,24 +11,8 @@ export interface DcganSpec extends BaseSpec {
   dChannels: number
 }
 
-const MAX_CHANNELS = 512
-
 export function dcganSpec(config: RunConfig): DcganSpec {
-  return {
-    resolution: config.preprocess.resolution,
-    latentDim: config.model.latentDim,
-    gChannels: config.model.gChannels,
-    dChannels: config.model.dChannels,
-    mbstd: config.model.mbstd,
-    dNorm: config.model.dNorm,
-    gNorm: config.model.gNorm
-  }
-}
-
-export function stagesFor(resolution: number): number {
-  const n = Math.log2(resolution) - 2
-  if (!Number.isInteger(n) || n < 1) throw new Error(`Unsupported resolution ${resolution}`)
-  return n
+  return { ...baseSpec(config) }
 }
 
 /** Channels of the generator's feature maps at 4×4, 8×8, … (one entry per hidden stage). */

@@ -1,5 +1,6 @@
 import type { RunConfig } from '@shared/config'
 import type { BaseSpec, FamilyCost } from '../../family'
+import { baseSpec, MAX_CHANNELS, stagesFor } from '../shape'
 
 /** The lite family's shapes and cost: plain arithmetic, no tensors (the studio's estimate uses it). */
 
@@ -12,25 +13,8 @@ export interface LiteSpec extends BaseSpec {
   reconWeight: number
 }
 
-const MAX_CHANNELS = 512
-
 export function liteSpec(config: RunConfig): LiteSpec {
-  return {
-    resolution: config.preprocess.resolution,
-    latentDim: config.model.latentDim,
-    gChannels: config.model.gChannels,
-    dChannels: config.model.dChannels,
-    mbstd: config.model.mbstd,
-    dNorm: config.model.dNorm,
-    gNorm: config.model.gNorm,
-    reconWeight: 1
-  }
-}
-
-export function stagesFor(resolution: number): number {
-  const n = Math.log2(resolution) - 2
-  if (!Number.isInteger(n) || n < 1) throw new Error(`Unsupported resolution ${resolution}`)
-  return n
+  return { ...baseSpec(config), reconWeight: 1 }
 }
 
 /** Generator channels at 4×4, 8×8, …, R×R. */
