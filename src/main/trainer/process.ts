@@ -12,6 +12,7 @@ import { toErrorShape } from '@shared/errors'
 import type { StudioErrorShape } from '@shared/errors'
 import type { BackendStatus } from '@shared/contract'
 import type { RunJson } from '@shared/runs'
+import type * as Jobs from '../generate/jobs'
 import type { TensorJobContext } from '../generate/jobs'
 import type { TrainControl } from './events'
 import {
@@ -50,6 +51,18 @@ export interface ServeTrainerOptions {
   onExit?: () => void
 }
 
+type TensorJobs = typeof Jobs
+type TensorJobName = 'generateJob' | 'walkJob' | 'exportJob' | 'renderJob' | 'variationsJob' | 'exportCollectionJob'
+
+/** A tensor job of generate/jobs.ts, loaded (with TensorFlow.js) on first use. */
+function lazyJob<K extends TensorJobName>(name: K): TensorJobs[K] {
+  const run = async (...args: unknown[]): Promise<unknown> => {
+    const job = (await import('../generate/jobs'))[name] as (...a: unknown[]) => Promise<unknown>
+    return job(...args)
+  }
+  return run as unknown as TensorJobs[K]
+}
+
 const defaultDeps: TrainerDeps = {
   async trainRun(opts) {
     const { trainRun } = await import('./train')
@@ -67,30 +80,12 @@ const defaultDeps: TrainerDeps = {
     }
     return probeBackends({ cacheFile })
   },
-  async generate(input, ctx) {
-    const { generateJob } = await import('../generate/jobs')
-    return generateJob(input, ctx)
-  },
-  async walk(input, ctx) {
-    const { walkJob } = await import('../generate/jobs')
-    return walkJob(input, ctx)
-  },
-  async exportModel(input, ctx) {
-    const { exportJob } = await import('../generate/jobs')
-    return exportJob(input, ctx)
-  },
-  async render(input, ctx) {
-    const { renderJob } = await import('../generate/jobs')
-    return renderJob(input, ctx)
-  },
-  async variations(input, ctx) {
-    const { variationsJob } = await import('../generate/jobs')
-    return variationsJob(input, ctx)
-  },
-  async exportCollection(input, ctx) {
-    const { exportCollectionJob } = await import('../generate/jobs')
-    return exportCollectionJob(input, ctx)
-  }
+  generate: lazyJob('generateJob'),
+  walk: lazyJob('walkJob'),
+  exportModel: lazyJob('exportJob'),
+  render: lazyJob('renderJob'),
+  variations: lazyJob('variationsJob'),
+  exportCollection: lazyJob('exportCollectionJob')
 }
 
 interface LiveJob {
