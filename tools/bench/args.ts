@@ -31,6 +31,8 @@ export interface Options {
   /** Largest spread (half-range ÷ median) at which a ratio is still printed. */
   maxSpread: number
   threads: number | null
+  /** OpenBLAS threads under each PyTorch thread (0: OpenBLAS's default pool). */
+  torchBlasThreads: number
   rssSteps: number
   import: boolean
   importCount: number
@@ -62,6 +64,8 @@ Options:
   --batch <n>          batch size (default 32)
   --threads <n>        wasm worker threads and PyTorch threads (default: what the trainer picks;
                        PyTorch: every core, ${cores} here)
+  --torch-blas-threads <n>  OpenBLAS threads under each PyTorch thread (default 1; 0 keeps OpenBLAS's
+                       own pool, which oversubscribes the cores and slows PyTorch 2.5-4x on Debian)
   --backends <list>    backends to time (default: every one that works here except cpu; wasm with --torch)
   --minutes <m>        training time per model with --quality (default 5)
   --work-dir <dir>     where --quality keeps datasets, runs and images (default: a temporary folder)
@@ -119,6 +123,7 @@ export function parseOptions(argv: string[]): Options | 'help' {
         rounds: { type: 'string' },
         'max-spread': { type: 'string' },
         threads: { type: 'string' },
+        'torch-blas-threads': { type: 'string' },
         'rss-steps': { type: 'string' },
         'skip-import': { type: 'boolean' },
         'import-count': { type: 'string' },
@@ -152,6 +157,7 @@ export function parseOptions(argv: string[]): Options | 'help' {
     rounds: int('rounds', v.rounds, 5, 1, 100),
     maxSpread: num('max-spread', v['max-spread'], 10, 0.1, 100) / 100,
     threads: v.threads === undefined ? null : int('threads', v.threads, 1, 1, 64),
+    torchBlasThreads: int('torch-blas-threads', v['torch-blas-threads'], 1, 0, 64),
     rssSteps: int('rss-steps', v['rss-steps'], 300, 0, 1_000_000),
     import: !v['skip-import'],
     importCount: int('import-count', v['import-count'], 1000, 1, 100_000),

@@ -105,6 +105,8 @@ export interface TorchCase {
   gChannels: number
   dChannels: number
   threads: number
+  /** OpenBLAS threads under each torch thread; 0 leaves OpenBLAS's default. */
+  blasThreads: number
   warmupSteps: number
 }
 
@@ -137,7 +139,7 @@ export async function startTorch(python: string, c: TorchCase): Promise<Engine> 
   const args = [
     script,
     ...['--arch', c.arch, '--resolution', String(c.resolution), '--batch', String(c.batch), '--latent', String(c.latentDim)],
-    ...['--g-channels', String(c.gChannels), '--d-channels', String(c.dChannels), '--threads', String(c.threads), '--warmup', String(c.warmupSteps)]
+    ...['--g-channels', String(c.gChannels), '--d-channels', String(c.dChannels), '--threads', String(c.threads), '--blas-threads', String(c.blasThreads), '--warmup', String(c.warmupSteps)]
   ]
   const child = spawn(python, args, { stdio: ['pipe', 'pipe', 'pipe'] })
   let stderr = ''
@@ -174,11 +176,11 @@ export async function startTorch(python: string, c: TorchCase): Promise<Engine> 
     if (typeof m.error === 'string') throw new EngineError(m.error)
     return m
   }
-  const ready = (await next()).ready as { torch: string; threads: number; blas: string } | undefined
+  const ready = (await next()).ready as { torch: string; threads: number; blas: string; blasThreads?: string } | undefined
   if (!ready) throw new EngineError('the PyTorch twin did not report ready')
   return {
     name: 'PyTorch',
-    detail: `PyTorch ${ready.torch}, ${ready.threads} thread${ready.threads === 1 ? '' : 's'}, BLAS: ${ready.blas}`,
+    detail: `PyTorch ${ready.torch}, ${ready.threads} thread${ready.threads === 1 ? '' : 's'}, BLAS: ${ready.blas}, OpenBLAS threads per torch thread: ${ready.blasThreads ?? 'default'}`,
     async measure(seconds, minSteps) {
       if (failure) throw new EngineError(failure)
       child.stdin.write(`measure ${seconds} ${minSteps}\n`)

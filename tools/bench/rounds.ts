@@ -59,7 +59,7 @@ export async function runTorchRounds(opts: Options, script: string): Promise<num
         try {
           ours = await startOurs(script, c)
           out(`  ours:    ${ours.detail}`)
-          torch = await startTorch(python, { arch, resolution, batch: opts.batch, ...shape, threads, warmupSteps: 3 })
+          torch = await startTorch(python, { arch, resolution, batch: opts.batch, ...shape, threads, blasThreads: opts.torchBlasThreads, warmupSteps: 3 })
           out(`  PyTorch: ${torch.detail}`)
           const oursRounds: Window[] = []
           const torchRounds: Window[] = []

@@ -33,6 +33,9 @@ def main() -> int:
     parser.add_argument("--threads", type=int, default=0)
     parser.add_argument("--seed", type=int, default=1)
     args = parser.parse_args()
+    # One OpenBLAS thread under each of torch's threads (set before torch loads OpenBLAS): the
+    # default pool per torch thread oversubscribes the cores and slows the reference 2.5-4x.
+    os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
     try:
         import torch
         import torch.nn.functional as F

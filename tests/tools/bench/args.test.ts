@@ -25,6 +25,8 @@ describe('bench arguments', () => {
     const o = parse('--torch', '--widths', 'narrow', '--families', 'lite', '--resolutions', '32', '--rounds', '7', '--max-spread', '15')
     expect(o).toMatchObject({ mode: 'torch', widths: ['narrow'], families: ['lite'], resolutions: [32], rounds: 7 })
     expect(o.maxSpread).toBeCloseTo(0.15, 10)
+    expect(o.torchBlasThreads).toBe(1)
+    expect(parse('--torch', '--torch-blas-threads', '0').torchBlasThreads).toBe(0)
   })
 
   it('reads the profile and quality modes and their options', () => {

@@ -32,6 +32,20 @@ describe.skipIf(!hasTorch)('PyTorch twins', () => {
     const twin = JSON.parse(r.stdout.trim().split('\n').at(-1)!) as { g: number[]; d: number[] }
     expect(twin).toEqual(ours(arch, resolution, model))
   })
+
+  it('runs one OpenBLAS thread under each torch thread unless told to keep OpenBLAS’s own pool', () => {
+    const env = { ...process.env }
+    delete env.OPENBLAS_NUM_THREADS
+    const ready = (blasThreads: string) => {
+      const args = [torchTwinScript()!, '--once', '0.01', '--warmup', '0', '--batch', '2', '--g-channels', '8', '--d-channels', '8', '--latent', '8']
+      const r = spawnSync(python, [...args, '--blas-threads', blasThreads], { encoding: 'utf8', env })
+      expect(r.status, r.stderr).toBe(0)
+      const lines = r.stdout.trim().split('\n').map((l) => JSON.parse(l) as { ready?: { blasThreads: string } })
+      return lines.find((l) => l.ready)!.ready!.blasThreads
+    }
+    expect(ready('1')).toBe('1')
+    expect(ready('0')).toBe('default')
+  })
 })
 
 describe('PyTorch availability', () => {
