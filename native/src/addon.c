@@ -227,12 +227,12 @@ NAPI_MODULE_INIT() {
     return NULL;
   }
   const napi_property_descriptor props[] = {
-      {"isa", NULL, Isa, NULL, NULL, NULL, napi_enumerable, NULL},
-      {"forcePortable", NULL, ForcePortable, NULL, NULL, NULL, napi_enumerable, NULL},
-      {"matmul", NULL, Matmul, NULL, NULL, NULL, napi_enumerable, NULL},
-      {"conv2d", NULL, Conv2d, NULL, NULL, NULL, napi_enumerable, NULL},
-      {"conv2dBackpropInput", NULL, Conv2dBackpropInput, NULL, NULL, NULL, napi_enumerable, NULL},
-      {"conv2dBackpropFilter", NULL, Conv2dBackpropFilter, NULL, NULL, NULL, napi_enumerable, NULL},
+      {"isa", NULL, Isa, NULL, NULL, NULL, napi_default_jsproperty, NULL},
+      {"forcePortable", NULL, ForcePortable, NULL, NULL, NULL, napi_default_jsproperty, NULL},
+      {"matmul", NULL, Matmul, NULL, NULL, NULL, napi_default_jsproperty, NULL},
+      {"conv2d", NULL, Conv2d, NULL, NULL, NULL, napi_default_jsproperty, NULL},
+      {"conv2dBackpropInput", NULL, Conv2dBackpropInput, NULL, NULL, NULL, napi_default_jsproperty, NULL},
+      {"conv2dBackpropFilter", NULL, Conv2dBackpropFilter, NULL, NULL, NULL, napi_default_jsproperty, NULL},
   };
   if (napi_define_properties(env, exports, sizeof(props) / sizeof(props[0]), props) != napi_ok) return NULL;
   return exports;

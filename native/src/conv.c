@@ -38,6 +38,19 @@ static void valid_taps(long ix0, long k, long size, long *lo, long *hi) {
   if (*hi < *lo) *hi = *lo;
 }
 
+/* Short runs (few channels) as plain loops: a libc call per run costs more than the copy. */
+static inline void zero(float *dst, long count) {
+  if (count >= 64) memset(dst, 0, (size_t)count * sizeof(float));
+  else
+    for (long i = 0; i < count; i++) dst[i] = 0.0f;
+}
+
+static inline void copy(float *restrict dst, const float *restrict src, long count) {
+  if (count >= 64) memcpy(dst, src, (size_t)count * sizeof(float));
+  else
+    for (long i = 0; i < count; i++) dst[i] = src[i];
+}
+
 /* cols[r, :] for output pixels m0 … m0+rows−1. */
 static void im2col(const gs_conv *g, const float *x, long m0, long rows, float *cols) {
   const long c = g->c, k = g->kh * g->kw * c;
@@ -50,13 +63,13 @@ static void im2col(const gs_conv *g, const float *x, long m0, long rows, float *
     for (long ky = 0; ky < g->kh; ky++, dst += g->kw * c) {
       const long iy = iy0 + ky;
       if (iy < 0 || iy >= g->h) {
-        memset(dst, 0, (size_t)(g->kw * c) * sizeof(float));
+        zero(dst, g->kw * c);
         continue;
       }
       // Taps lo … hi−1 read consecutive input pixels: one copy.
-      memset(dst, 0, (size_t)(lo * c) * sizeof(float));
-      memcpy(dst + lo * c, x + ((img * g->h + iy) * g->w + ix0 + lo) * c, (size_t)((hi - lo) * c) * sizeof(float));
-      memset(dst + hi * c, 0, (size_t)((g->kw - hi) * c) * sizeof(float));
+      zero(dst, lo * c);
+      copy(dst + lo * c, x + ((img * g->h + iy) * g->w + ix0 + lo) * c, (hi - lo) * c);
+      zero(dst + hi * c, (g->kw - hi) * c);
     }
   }
 }

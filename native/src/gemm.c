@@ -180,41 +180,45 @@ typedef void (*ukernel_fn)(long, const float *, const float *, float *, long, in
 
 /* ── Packing ────────────────────────────────────────────────────────────────────────────── */
 
-/* op(A)[i0:i0+mc, p0:p0+kc] → MR-row panels, each [kc][MR], rows past the edge zero. */
+/*
+ * op(A)[i0:i0+mc, p0:p0+kc] → MR-row panels, each [kc][MR], rows past the edge zero. Both loops
+ * read A along its rows: reading down a column instead (a stride of thousands of floats) would
+ * map every line to the same few cache sets.
+ */
 static void pack_a(int trans, const float *a, long lda, long i0, long p0, long mc, long kc, float *out) {
-  for (long ir = 0; ir < mc; ir += MR) {
-    const long mr = MIN(MR, mc - ir);
-    if (!trans) {
+  if (!trans) {
+    for (long ir = 0; ir < mc; ir += MR, out += MR * kc) {
+      const long mr = MIN(MR, mc - ir);
       for (long i = 0; i < mr; i++) {
         const float *src = a + (i0 + ir + i) * lda + p0;
         for (long p = 0; p < kc; p++) out[p * MR + i] = src[p];
       }
       for (long i = mr; i < MR; i++)
         for (long p = 0; p < kc; p++) out[p * MR + i] = 0.0f;
-    } else {
-      for (long p = 0; p < kc; p++) {
-        const float *src = a + (p0 + p) * lda + i0 + ir;
-        long i = 0;
-        for (; i < mr; i++) out[p * MR + i] = src[i];
-        for (; i < MR; i++) out[p * MR + i] = 0.0f;
-      }
     }
-    out += MR * kc;
+    return;
+  }
+  // Aᵀ: row p0+p of the stored A holds op(A)'s column; spread it over the panels.
+  const long full = mc / MR * MR;
+  for (long p = 0; p < kc; p++) {
+    const float *src = a + (p0 + p) * lda + i0;
+    float *dst = out + p * MR;
+    long ir = 0;
+    for (; ir < full; ir += MR, dst += MR * kc)
+      for (long i = 0; i < MR; i++) dst[i] = src[ir + i];
+    if (ir < mc) {
+      long i = 0;
+      for (; ir + i < mc; i++) dst[i] = src[ir + i];
+      for (; i < MR; i++) dst[i] = 0.0f;
+    }
   }
 }
 
-/* op(B)[p0:p0+kc, j0:j0+nc] → NR-column panels, each [kc][NR], columns past the edge zero. */
+/* op(B)[p0:p0+kc, j0:j0+nc] → NR-column panels, each [kc][NR], columns past the edge zero (rows read along, as pack_a). */
 static void pack_b(int trans, const float *b, long ldb, long p0, long j0, long kc, long nc, float *out) {
-  for (long jr = 0; jr < nc; jr += NR) {
-    const long nr = MIN(NR, nc - jr);
-    if (!trans) {
-      for (long p = 0; p < kc; p++) {
-        const float *src = b + (p0 + p) * ldb + j0 + jr;
-        long j = 0;
-        for (; j < nr; j++) out[p * NR + j] = src[j];
-        for (; j < NR; j++) out[p * NR + j] = 0.0f;
-      }
-    } else {
+  if (trans) {
+    for (long jr = 0; jr < nc; jr += NR, out += NR * kc) {
+      const long nr = MIN(NR, nc - jr);
       for (long j = 0; j < nr; j++) {
         const float *src = b + (j0 + jr + j) * ldb + p0;
         for (long p = 0; p < kc; p++) out[p * NR + j] = src[p];
@@ -222,7 +226,19 @@ static void pack_b(int trans, const float *b, long ldb, long p0, long j0, long k
       for (long j = nr; j < NR; j++)
         for (long p = 0; p < kc; p++) out[p * NR + j] = 0.0f;
     }
-    out += NR * kc;
+    return;
+  }
+  const long full = nc / NR * NR;
+  for (long p = 0; p < kc; p++) {
+    const float *src = b + (p0 + p) * ldb + j0;
+    float *dst = out + p * NR;
+    long jr = 0;
+    for (; jr < full; jr += NR, dst += NR * kc) memcpy(dst, src + jr, NR * sizeof(float));
+    if (jr < nc) {
+      long j = 0;
+      for (; jr + j < nc; j++) dst[j] = src[jr + j];
+      for (; j < NR; j++) dst[j] = 0.0f;
+    }
   }
 }
 
