@@ -8,6 +8,8 @@
 // dependencies) are unpacked next to app.asar, which keeps the renderer and the preload. The list
 // is computed from package.json and node_modules (scripts/runtime-deps.cjs), so a new dependency is
 // unpacked too; tests/tooling/packaging.test.ts checks it against the imports in the built bundles.
+// The native CPU kernels (native/, built by the install step) ship unpacked when they were built;
+// the trainer finds them next to out/ (tf/native.ts) and uses the wasm kernels without them.
 const { runtimePackages, runtimeClosure } = require('./scripts/runtime-deps.cjs')
 
 /** @type {import('electron-builder').Configuration} */
@@ -17,11 +19,12 @@ const config = {
   executableName: 'gan-studio',
   copyright: 'GAN Studio contributors, MIT licence',
   directories: { output: 'dist', buildResources: 'resources' },
-  files: ['out/**', 'resources/icon.png', '!**/*.map'],
+  files: ['out/**', 'resources/icon.png', 'native/build/Release/gan_studio_native.node', '!**/*.map'],
   asar: true,
   // By name, wherever electron-builder places a package (it may hoist a nested one).
-  asarUnpack: ['out/main/**', ...runtimeClosure(runtimePackages()).map((name) => `**/node_modules/${name}/**`)],
-  // sharp and webgpu ship prebuilt N-API binaries, which load in Electron as they are.
+  asarUnpack: ['out/main/**', 'native/build/Release/*.node', ...runtimeClosure(runtimePackages()).map((name) => `**/node_modules/${name}/**`)],
+  // sharp and webgpu ship prebuilt N-API binaries, which load in Electron as they are; so does
+  // our own (plain N-API, built against Node's headers).
   npmRebuild: false,
   nodeGypRebuild: false,
   icon: 'resources/icon.png',

@@ -1,9 +1,11 @@
-// After `npm install` / `npm ci`: fetch Electron's binary when it can be fetched, and say plainly
-// what works when it (or the optional CUDA backend) cannot be had. Never fails the install.
+// After `npm install` / `npm ci`: fetch Electron's binary when it can be fetched, build the native
+// CPU kernels, and say plainly what works when one of them (or the optional CUDA backend) cannot
+// be had. Never fails the install.
 import { spawnSync } from 'node:child_process'
 import { existsSync, readFileSync } from 'node:fs'
 import { createRequire } from 'node:module'
 import { dirname, join } from 'node:path'
+import { buildNative } from './build-native.mjs'
 
 const require = createRequire(import.meta.url)
 const notes = []
@@ -45,6 +47,10 @@ try {
   notes.push('TensorFlow (CUDA) backend: @tensorflow/tfjs-node-gpu is not installed (its libtensorflow download failed or was skipped).')
   notes.push('  Training uses the webgpu or wasm backend instead; `gan-studio train --backend auto` picks the fastest that works.')
 }
+
+// The native CPU kernels (native/): optional, the engine falls back to the wasm kernels.
+const native = buildNative()
+if (!native.ok) notes.push(`native CPU kernels not built: ${native.reason}; training uses the wasm kernels`)
 
 if (notes.length) {
   process.stdout.write(`\nGAN Studio install notes:\n${notes.map((n) => `  ${n}`).join('\n')}\n\n`)

@@ -134,6 +134,8 @@ describe('a packaged directory build (electron-builder --dir, stand-in Electron)
     const native = readdirSync(join(unpacked, 'node_modules'), { recursive: true, encoding: 'utf8' }).filter((f) => f.endsWith('.node'))
     expect(native.some((f) => /sharp-linux-x64.*\.node$/.test(f))).toBe(true)
     expect(native.some((f) => /webgpu[\\/]dist[\\/]linux-x64[\\/]dawn\.node$/.test(f))).toBe(true)
+    // Our own CPU kernels (built by the install step), outside the archive too.
+    expect(existsSync(join(unpacked, 'native/build/Release/gan_studio_native.node'))).toBe(true)
   })
 
   it("finds the trainer and worker files at their unpacked paths from the packaged main's location", () => {
@@ -155,6 +157,7 @@ describe('a packaged directory build (electron-builder --dir, stand-in Electron)
     })
     expect(run.status, run.stderr + run.stdout).toBe(0)
     expect(run.stdout).toMatch(/Training on wasm/)
+    expect(run.stdout).toMatch(/\+ native kernels \((AVX2\/FMA|portable)\)/) // found at its unpacked path
     expect(run.stdout).not.toMatch(/worker threads did not start/)
     const runs = readdirSync(join(home, 'runs'))
     expect(runs).toHaveLength(1)

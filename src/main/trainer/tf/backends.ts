@@ -10,6 +10,7 @@ import type { BackendRecord, PassedOver } from '@shared/runs'
 import { writeJsonAtomic } from '../../util/fs'
 import { calibrate, smokeTest } from './calibrate'
 import { loadTensorflowBackend, tfjsNodeGpuVersion } from './tensorflow'
+import { nativeStatus } from './native'
 import { describeWasm, prepareWasm } from './wasm'
 import { registerWebgpuBackend, webgpuAdapter } from './webgpu'
 
@@ -84,6 +85,8 @@ export function calibrationKey(): Record<string, string> {
     electron: process.versions.electron ?? 'none',
     tfjs: packageVersion('@tensorflow/tfjs'),
     wasm: packageVersion('@tensorflow/tfjs-backend-wasm'),
+    // The native kernels change wasm's speed several-fold: measure again when they come or go.
+    native: nativeStatus().isa ?? 'off',
     webgpu: `${packageVersion('@tensorflow/tfjs-backend-webgpu')}/dawn ${packageVersion('webgpu')}`,
     tensorflow: tfjsNodeGpuVersion() ?? 'absent'
   }

@@ -1,4 +1,5 @@
 import * as tf from '@tensorflow/tfjs'
+import { NATIVE_ACTIVATIONS, nativeKernels } from './native'
 
 /**
  * What `@tensorflow/tfjs-backend-wasm` needs to train GANs well, built from the wasm backend's own
@@ -17,6 +18,11 @@ import * as tf from '@tensorflow/tfjs'
  * - BatchMatMul with transposeA (dense weight gradients): transpose, then XNNPACK.
  * - Conv2D / FusedConv2D / depthwise with 'same' padding: explicit padding, because XNNPACK's
  *   TF-SAME mode gives wrong results for some shapes.
+ *
+ * Native (native/, via native.ts): where the addon is loaded, Conv2D, FusedConv2D,
+ * Conv2DBackpropInput, Conv2DBackpropFilter and BatchMatMul on float32 NHWC tensors run as im2col
+ * GEMMs with an AVX2/FMA micro-kernel directly on the wasm heap (views, no copies); shapes it
+ * does not cover (dilation, channels-first, PReLU, empty tensors) keep the paths below.
  *
  * The kernels call other kernels' `kernelFunc` directly (not tf ops), so no tensors are tracked by
  * the engine while they run; every temporary is released with `backend.disposeData`.
@@ -62,6 +68,150 @@ function withTemps(backend: Backend, body: (temp: (t: Info) => Info) => Info): I
 function assertChannelsLast(dataFormat: unknown, kernel: string): void {
   if (dataFormat !== undefined && dataFormat !== 'NHWC' && dataFormat !== 'channelsLast')
     throw new Error(`wasm ${kernel} supports only NHWC (channels-last) data, got ${String(dataFormat)}`)
+}
+
+// ── Native kernels ───────────────────────────────────────────────────────────────────────
+
+type HeapBackend = Backend & { typedArrayFromHeap(t: Info): Float32Array }
+type ConvInfo = ReturnType<typeof tf.backend_util.computeConv2DInfo>
+
+function isChannelsLast(dataFormat: unknown): boolean {
+  return dataFormat === undefined || dataFormat === 'NHWC' || dataFormat === 'channelsLast'
+}
+
+function isUnitDilation(dilations: unknown): boolean {
+  if (dilations === undefined || dilations === null) return true
+  if (typeof dilations === 'number') return dilations === 1
+  return Array.isArray(dilations) && dilations.every((d) => d === 1)
+}
+
+const allFloat = (...ts: Info[]): boolean => ts.every((t) => t.dtype === 'float32' && t.shape.every((d) => d > 0))
+
+/** The addon's geometry array; one per thread, refilled per call (the addon reads it synchronously). */
+const convGeometry = new Int32Array(13)
+
+function fillConvGeometry(info: ConvInfo): Int32Array {
+  convGeometry.set([
+    info.batchSize,
+    info.inHeight,
+    info.inWidth,
+    info.inChannels,
+    info.filterHeight,
+    info.filterWidth,
+    info.outChannels,
+    info.outHeight,
+    info.outWidth,
+    info.strideHeight,
+    info.strideWidth,
+    info.padInfo.top,
+    info.padInfo.left
+  ])
+  return convGeometry
+}
+
+/** computeConv2DInfo for a supported native convolution, else null. */
+function nativeConvInfo(
+  xShape: number[],
+  filterShape: number[],
+  attrs: { strides: number | [number, number]; pad: Pad; dataFormat?: unknown; dilations?: unknown; dimRoundingMode?: 'floor' | 'round' | 'ceil' }
+): ConvInfo | null {
+  if (!isChannelsLast(attrs.dataFormat) || !isUnitDilation(attrs.dilations) || xShape.length !== 4 || filterShape.length !== 4) return null
+  const info = tf.backend_util.computeConv2DInfo(
+    xShape as [number, number, number, number],
+    filterShape as [number, number, number, number],
+    attrs.strides,
+    1,
+    attrs.pad as 'same',
+    attrs.dimRoundingMode
+  )
+  if (info.outHeight <= 0 || info.outWidth <= 0 || info.padInfo.top < 0 || info.padInfo.left < 0) return null
+  return info
+}
+
+/**
+ * Conv2D / FusedConv2D on the native kernels, bias and activation applied after the GEMM
+ * (FusedConv2D's `preluActivationWeights` are not: PReLU keeps XNNPACK). Null when not covered.
+ */
+function nativeConv2D(args: Parameters<tf.KernelFunc>[0], fused: boolean): Info | null {
+  const native = nativeKernels()
+  if (!native) return null
+  const { x, filter, bias, preluActivationWeights } = args.inputs as { x: Info; filter: Info; bias?: Info; preluActivationWeights?: Info }
+  const attrs = args.attrs as unknown as ConvGradAttrs & { activation?: string; leakyreluAlpha?: number }
+  const activation = fused ? (attrs.activation ?? 'linear') : 'linear'
+  const act = NATIVE_ACTIVATIONS[activation]
+  if (act === undefined || preluActivationWeights || !allFloat(x, filter)) return null
+  const co = filter.shape[3]!
+  if (bias && (bias.dtype !== 'float32' || (tf.util.sizeFromShape(bias.shape) !== co && tf.util.sizeFromShape(bias.shape) !== 1))) return null
+  const info = nativeConvInfo(x.shape, filter.shape, attrs)
+  if (!info || info.inChannels !== filter.shape[2]) return null
+  const b = args.backend as HeapBackend
+  const y = b.makeOutput([info.batchSize, info.outHeight, info.outWidth, co], 'float32')
+  // Views are taken after the last allocation: growing the heap detaches earlier ones.
+  native.conv2d(
+    b.typedArrayFromHeap(x),
+    b.typedArrayFromHeap(filter),
+    b.typedArrayFromHeap(y),
+    fillConvGeometry(info),
+    bias ? b.typedArrayFromHeap(bias) : null,
+    act,
+    attrs.leakyreluAlpha ?? 0.2
+  )
+  return y
+}
+
+/** dx of a convolution (and the transposed convolution) on the native kernels, or null. */
+function nativeConv2DBackpropInput(backend: HeapBackend, dy: Info, filter: Info, attrs: ConvGradAttrs & { inputShape: number[] }): Info | null {
+  const native = nativeKernels()
+  if (!native || !allFloat(dy, filter) || attrs.inputShape.some((d) => d <= 0)) return null
+  const info = nativeConvInfo(attrs.inputShape, filter.shape, attrs)
+  if (!info) return null
+  const expected = [info.batchSize, info.outHeight, info.outWidth, info.outChannels]
+  if (dy.shape.length !== 4 || dy.shape.some((d, i) => d !== expected[i]) || info.inChannels !== filter.shape[2]) return null
+  const dx = backend.makeOutput(attrs.inputShape, 'float32')
+  native.conv2dBackpropInput(backend.typedArrayFromHeap(dy), backend.typedArrayFromHeap(filter), backend.typedArrayFromHeap(dx), fillConvGeometry(info))
+  return dx
+}
+
+/** dW of a convolution on the native kernels, or null. */
+function nativeConv2DBackpropFilter(backend: HeapBackend, x: Info, dy: Info, attrs: ConvGradAttrs & { filterShape: number[] }): Info | null {
+  const native = nativeKernels()
+  if (!native || !allFloat(x, dy) || attrs.filterShape.some((d) => d <= 0)) return null
+  const info = nativeConvInfo(x.shape, attrs.filterShape, attrs)
+  if (!info) return null
+  const expected = [info.batchSize, info.outHeight, info.outWidth, info.outChannels]
+  if (dy.shape.length !== 4 || dy.shape.some((d, i) => d !== expected[i])) return null
+  const dw = backend.makeOutput(attrs.filterShape, 'float32')
+  native.conv2dBackpropFilter(backend.typedArrayFromHeap(x), backend.typedArrayFromHeap(dy), backend.typedArrayFromHeap(dw), fillConvGeometry(info))
+  return dw
+}
+
+const matmulGeometry = new Int32Array(8)
+
+/**
+ * BatchMatMul on the native GEMM: any transposes, batch dimensions equal or one side's all 1
+ * (broadcast). Null when not covered.
+ */
+function nativeBatchMatMul(backend: HeapBackend, a: Info, b: Info, transposeA: boolean, transposeB: boolean): Info | null {
+  const native = nativeKernels()
+  if (!native || a.shape.length < 2 || b.shape.length < 2 || !allFloat(a, b)) return null
+  const ra = a.shape.length
+  const rb = b.shape.length
+  const m = transposeA ? a.shape[ra - 1]! : a.shape[ra - 2]!
+  const k = transposeA ? a.shape[ra - 2]! : a.shape[ra - 1]!
+  const kb = transposeB ? b.shape[rb - 1]! : b.shape[rb - 2]!
+  const n = transposeB ? b.shape[rb - 2]! : b.shape[rb - 1]!
+  if (k !== kb) return null
+  const outerA = a.shape.slice(0, -2)
+  const outerB = b.shape.slice(0, -2)
+  const outer = tf.backend_util.assertAndGetBroadcastShape(outerA, outerB)
+  const batch = tf.util.sizeFromShape(outer)
+  const batchA = tf.util.sizeFromShape(outerA)
+  const batchB = tf.util.sizeFromShape(outerB)
+  if ((batchA !== 1 && batchA !== batch) || (batchB !== 1 && batchB !== batch)) return null
+  const c = backend.makeOutput([...outer, m, n], 'float32')
+  matmulGeometry.set([batch, m, n, k, transposeA ? 1 : 0, transposeB ? 1 : 0, batchA === batch && batch > 1 ? 1 : 0, batchB === batch && batch > 1 ? 1 : 0])
+  native.matmul(backend.typedArrayFromHeap(a), backend.typedArrayFromHeap(b), backend.typedArrayFromHeap(c), matmulGeometry)
+  return c
 }
 
 /** dW of a 2-D convolution: [KH, KW, Cin, Cout]. */
@@ -131,6 +281,8 @@ const conv2DBackpropFilter: tf.KernelFunc = ({ inputs, attrs, backend }) => {
   const { x, dy } = inputs as { x: Info; dy: Info }
   const a = attrs as unknown as ConvGradAttrs & { filterShape: [number, number, number, number] }
   assertChannelsLast(a.dataFormat, 'Conv2DBackpropFilter')
+  const native = nativeConv2DBackpropFilter(backend as HeapBackend, x, dy, a)
+  if (native) return native
   return conv2dBackpropFilterImpl(backend as Backend, x, dy, a.filterShape, a.strides, a.pad, a.dimRoundingMode)
 }
 
@@ -220,8 +372,6 @@ const depthwiseBackpropInput: tf.KernelFunc = ({ inputs, attrs, backend }) => {
     )
   })
 }
-
-type HeapBackend = Backend & { typedArrayFromHeap(t: Info): Float32Array }
 
 /**
  * Conv2DBackpropInput (the transposed convolution: conv2dTranspose's forward pass, and dx of every
@@ -331,8 +481,9 @@ let originalBackpropInput: tf.KernelConfig | undefined
 const conv2DBackpropInput: tf.KernelFunc = (args) => {
   const { dy, filter } = args.inputs as { dy: Info; filter: Info }
   const attrs = args.attrs as unknown as ConvGradAttrs & { inputShape: number[] }
-  const channelsLast = attrs.dataFormat === undefined || attrs.dataFormat === 'NHWC' || attrs.dataFormat === 'channelsLast'
-  const out = channelsLast ? conv2dBackpropInputPhased(args.backend as HeapBackend, dy, filter, attrs) : null
+  const backend = args.backend as HeapBackend
+  const channelsLast = isChannelsLast(attrs.dataFormat)
+  const out = channelsLast ? (nativeConv2DBackpropInput(backend, dy, filter, attrs) ?? conv2dBackpropInputPhased(backend, dy, filter, attrs)) : null
   if (out) return out
   if (!originalBackpropInput) throw new Error('wasm Conv2DBackpropInput: no fallback kernel')
   return originalBackpropInput.kernelFunc(args)
@@ -349,6 +500,8 @@ const batchMatMul: tf.KernelFunc = (args) => {
   if (!original) throw new Error('wasm BatchMatMul: no original kernel')
   const { a, b } = args.inputs as { a: Info; b: Info }
   const attrs = args.attrs as { transposeA?: boolean; transposeB?: boolean }
+  const native = nativeBatchMatMul(args.backend as HeapBackend, a, b, attrs.transposeA === true, attrs.transposeB === true)
+  if (native) return native
   if (!attrs.transposeA || a.shape.length < 2) return original.kernelFunc(args)
   const backend = args.backend as Backend
   const rank = a.shape.length
@@ -363,12 +516,16 @@ const batchMatMul: tf.KernelFunc = (args) => {
 /**
  * tfjs-backend-wasm hands 'same' padding to XNNPACK as its TensorFlow-SAME flag, which computes
  * wrong outputs for some shapes (e.g. a 2×1 kernel with strides [1, 2]: errors of order 1).
- * The same convolution with the padding spelled out is right, so spell it out.
+ * The same convolution with the padding spelled out is right, so spell it out. Conv2D and
+ * FusedConv2D go to the native kernels first, where they are loaded.
  */
-function explicitSamePadding(originalOf: () => tf.KernelConfig | undefined, depthwise: boolean): tf.KernelFunc {
+function explicitSamePadding(name: string, originalOf: () => tf.KernelConfig | undefined, depthwise: boolean): tf.KernelFunc {
+  const nativeFirst = name === 'Conv2D' || name === 'FusedConv2D'
   return (args) => {
     const original = originalOf()
     if (!original) throw new Error('wasm convolution: no original kernel')
+    const native = nativeFirst ? nativeConv2D(args, name === 'FusedConv2D') : null
+    if (native) return native
     const attrs = args.attrs as unknown as ConvGradAttrs
     if (attrs.pad !== 'same') return original.kernelFunc(args)
     const { x, filter } = args.inputs as { x: Info; filter: Info }
@@ -399,7 +556,7 @@ const SAME_PADDING_FIXES: [string, boolean][] = [
   ['DepthwiseConv2dNative', true],
   ['FusedDepthwiseConv2D', true]
 ]
-const samePaddingKernels = new Map(SAME_PADDING_FIXES.map(([name, dw]) => [name, explicitSamePadding(() => originals.get(name), dw)]))
+const samePaddingKernels = new Map(SAME_PADDING_FIXES.map(([name, dw]) => [name, explicitSamePadding(name, () => originals.get(name), dw)]))
 
 const KERNELS: tf.KernelConfig[] = [
   { kernelName: 'Conv2DBackpropFilter', backendName: WASM, kernelFunc: conv2DBackpropFilter },
@@ -414,7 +571,7 @@ export const WASM_GRADIENT_KERNELS: readonly string[] = KERNELS.map((k) => k.ker
  * Registers the missing gradient kernels on `wasm`, replaces its Conv2DBackpropInput with the
  * XNNPACK-based one (the original stays as the fallback for cases the phased form does not cover:
  * unequal strides, kernels smaller than the stride) and routes transposeA matmuls through
- * XNNPACK. Idempotent.
+ * XNNPACK; convolutions and matmuls go to the native kernels where they are loaded. Idempotent.
  */
 export function registerWasmGradientKernels(): void {
   for (const config of KERNELS) {

@@ -4,6 +4,7 @@ import { createRequire } from 'node:module'
 import os from 'node:os'
 import { dirname, join, sep } from 'node:path'
 import * as tf from '@tensorflow/tfjs'
+import { describeNative } from './native'
 import { registerWasmGradientKernels } from './wasm-kernels'
 
 /**
@@ -215,9 +216,13 @@ function flag(name: string): boolean {
   }
 }
 
-/** e.g. "wasm (SIMD, 2 threads)" or "wasm (SIMD, 1 thread: one thread requested)". */
+/**
+ * e.g. "wasm (SIMD, 2 threads) + native kernels (AVX2/FMA)" or
+ * "wasm (SIMD, 1 thread: one thread requested), native kernels off: switched off (GAN_STUDIO_NATIVE=0)".
+ */
 export function describeWasm(): string {
   const simd = flag('WASM_HAS_SIMD_SUPPORT') ? 'SIMD' : 'no SIMD'
   const threads = state.threads > 1 ? `${state.threads} threads` : `1 thread${state.singleThreadReason ? `: ${state.singleThreadReason}` : ''}`
-  return `wasm (${simd}, ${threads})`
+  const native = describeNative()
+  return `wasm (${simd}, ${threads})${native.startsWith('native kernels (') ? ` + ${native}` : `, ${native}`}`
 }

@@ -1,0 +1,239 @@
+/*
+ * N-API binding of the native CPU kernels (kernels.h) for the wasm backend's convolution and
+ * matmul kernels. Tensors arrive as Float32Arrays that view the wasm heap, so nothing is copied:
+ * the kernels read and write the backend's own memory. Geometry comes as one Int32Array.
+ *
+ * Plain node_api.h (ABI-stable), so one build loads in Node and in Electron; context-aware, so
+ * every worker thread that loads it gets its own scratch memory (instance data), freed when that
+ * thread's environment ends. Every length is checked against the geometry before any kernel
+ * runs: a mistake on the JavaScript side throws instead of writing past a tensor.
+ */
+#ifndef NAPI_VERSION
+#define NAPI_VERSION 8
+#endif
+#include <node_api.h>
+#include <stdint.h>
+#include <stdlib.h>
+
+#include "kernels.h"
+
+#define CHECK(env, call)                                  \
+  do {                                                    \
+    if ((call) != napi_ok) {                              \
+      napi_throw_error((env), NULL, "native kernels: " #call " failed"); \
+      return NULL;                                        \
+    }                                                     \
+  } while (0)
+
+static void free_scratch(napi_env env, void *data, void *hint) {
+  (void)env;
+  (void)hint;
+  gs_scratch_free((gs_scratch *)data);
+  free(data);
+}
+
+static gs_scratch *scratch(napi_env env) {
+  void *data = NULL;
+  if (napi_get_instance_data(env, &data) != napi_ok) return NULL;
+  return (gs_scratch *)data;
+}
+
+/* A Float32Array argument's data, and its length in floats; NULL (with an exception) otherwise. */
+static float *f32(napi_env env, napi_value v, size_t need, const char *what) {
+  bool is_typed = false;
+  if (napi_is_typedarray(env, v, &is_typed) != napi_ok || !is_typed) {
+    napi_throw_type_error(env, NULL, what);
+    return NULL;
+  }
+  napi_typedarray_type type;
+  size_t length = 0;
+  void *data = NULL;
+  if (napi_get_typedarray_info(env, v, &type, &length, &data, NULL, NULL) != napi_ok || type != napi_float32_array) {
+    napi_throw_type_error(env, NULL, what);
+    return NULL;
+  }
+  if (length < need) {
+    napi_throw_range_error(env, NULL, what);
+    return NULL;
+  }
+  return (float *)data;
+}
+
+/* An Int32Array argument with at least `count` entries. */
+static const int32_t *i32(napi_env env, napi_value v, size_t count) {
+  bool is_typed = false;
+  napi_typedarray_type type;
+  size_t length = 0;
+  void *data = NULL;
+  if (napi_is_typedarray(env, v, &is_typed) != napi_ok || !is_typed ||
+      napi_get_typedarray_info(env, v, &type, &length, &data, NULL, NULL) != napi_ok || type != napi_int32_array || length < count) {
+    napi_throw_type_error(env, NULL, "native kernels: geometry must be an Int32Array");
+    return NULL;
+  }
+  return (const int32_t *)data;
+}
+
+static napi_value out_of_memory(napi_env env) {
+  napi_throw_error(env, NULL, "native kernels: out of memory for scratch buffers");
+  return NULL;
+}
+
+/* isa() → "AVX2/FMA" | "portable" */
+static napi_value Isa(napi_env env, napi_callback_info info) {
+  (void)info;
+  napi_value out;
+  CHECK(env, napi_create_string_utf8(env, gs_isa(), NAPI_AUTO_LENGTH, &out));
+  return out;
+}
+
+/* forcePortable(on) → the previous setting (tests run the portable micro-kernel on x86 too). */
+static napi_value ForcePortable(napi_env env, napi_callback_info info) {
+  size_t argc = 1;
+  napi_value argv[1];
+  bool on = false;
+  CHECK(env, napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
+  if (argc < 1 || napi_get_value_bool(env, argv[0], &on) != napi_ok) {
+    napi_throw_type_error(env, NULL, "forcePortable(on: boolean)");
+    return NULL;
+  }
+  napi_value out;
+  CHECK(env, napi_get_boolean(env, gs_force_portable(on), &out));
+  return out;
+}
+
+/*
+ * matmul(a, b, c, geom) with geom = [batch, m, n, k, transA, transB, aBatched, bBatched]:
+ * for each batch index, c[i] = op(a[i or 0]) · op(b[i or 0]); a is [m,k] (or [k,m] with transA),
+ * b is [k,n] (or [n,k] with transB), c is [m,n].
+ */
+static napi_value Matmul(napi_env env, napi_callback_info info) {
+  size_t argc = 4;
+  napi_value argv[4];
+  CHECK(env, napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
+  if (argc < 4) {
+    napi_throw_type_error(env, NULL, "matmul(a, b, c, geometry)");
+    return NULL;
+  }
+  const int32_t *g = i32(env, argv[3], 8);
+  if (!g) return NULL;
+  const long batch = g[0], m = g[1], n = g[2], k = g[3];
+  const int ta = g[4] != 0, tb = g[5] != 0, a_batched = g[6] != 0, b_batched = g[7] != 0;
+  if (batch < 0 || m < 0 || n < 0 || k < 0) {
+    napi_throw_range_error(env, NULL, "matmul: negative size");
+    return NULL;
+  }
+  const size_t as = (size_t)(m * k), bs = (size_t)(k * n), cs = (size_t)(m * n);
+  const float *a = f32(env, argv[0], a_batched ? as * batch : as, "matmul: a must be a Float32Array of the given size");
+  if (!a) return NULL;
+  const float *b = f32(env, argv[1], b_batched ? bs * batch : bs, "matmul: b must be a Float32Array of the given size");
+  if (!b) return NULL;
+  float *c = f32(env, argv[2], cs * batch, "matmul: c must be a Float32Array of the given size");
+  if (!c) return NULL;
+  gs_scratch *s = scratch(env);
+  for (long i = 0; i < batch; i++) {
+    if (gs_sgemm(s, ta, tb, m, n, k, a + (a_batched ? i * as : 0), ta ? m : k, b + (b_batched ? i * bs : 0), tb ? k : n, c + i * cs, n, 0))
+      return out_of_memory(env);
+  }
+  return NULL;
+}
+
+/* geom = [n, h, w, c, kh, kw, co, oh, ow, sh, sw, pt, pl] → gs_conv, checked. */
+static int conv_geometry(napi_env env, napi_value v, gs_conv *g) {
+  const int32_t *a = i32(env, v, 13);
+  if (!a) return -1;
+  for (int i = 0; i < 13; i++)
+    if (a[i] < 0) {
+      napi_throw_range_error(env, NULL, "conv: negative size in the geometry");
+      return -1;
+    }
+  *g = (gs_conv){a[0], a[1], a[2], a[3], a[4], a[5], a[6], a[7], a[8], a[9], a[10], a[11], a[12]};
+  if (g->sh < 1 || g->sw < 1 || g->kh < 1 || g->kw < 1) {
+    napi_throw_range_error(env, NULL, "conv: strides and filter sizes must be at least 1");
+    return -1;
+  }
+  return 0;
+}
+
+enum { FORWARD, INPUT_GRAD, FILTER_GRAD };
+
+/* Shared argument handling of the three convolutions: (first, second, out, geometry). */
+static napi_value conv_call(napi_env env, napi_callback_info info, int which) {
+  size_t argc = 7;
+  napi_value argv[7];
+  CHECK(env, napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
+  if (argc < 4) {
+    napi_throw_type_error(env, NULL, "conv(first, second, out, geometry, …)");
+    return NULL;
+  }
+  gs_conv g;
+  if (conv_geometry(env, argv[3], &g)) return NULL;
+  const size_t xs = (size_t)(g.n * g.h * g.w * g.c), ys = (size_t)(g.n * g.oh * g.ow * g.co), fs = (size_t)(g.kh * g.kw * g.c * g.co);
+  gs_scratch *s = scratch(env);
+  int rc = 0;
+  if (which == FORWARD) {
+    const float *x = f32(env, argv[0], xs, "conv2d: x must be a Float32Array of the given size");
+    const float *w = x ? f32(env, argv[1], fs, "conv2d: filter must be a Float32Array of the given size") : NULL;
+    float *y = w ? f32(env, argv[2], ys, "conv2d: y must be a Float32Array of the given size") : NULL;
+    if (!y) return NULL;
+    // Optional epilogue: bias (Float32Array of co or 1 values, or null), activation code, alpha.
+    const float *bias = NULL;
+    size_t nbias = 0;
+    int32_t act = GS_ACT_LINEAR;
+    double alpha = 0.2;
+    if (argc >= 5) {
+      napi_valuetype t;
+      CHECK(env, napi_typeof(env, argv[4], &t));
+      if (t != napi_null && t != napi_undefined) {
+        if (!(bias = f32(env, argv[4], 1, "conv2d: bias must be a Float32Array"))) return NULL;
+        CHECK(env, napi_get_typedarray_info(env, argv[4], NULL, &nbias, NULL, NULL, NULL));
+        if (nbias != 1 && nbias != (size_t)g.co) {
+          napi_throw_range_error(env, NULL, "conv2d: bias must have 1 or out-channels values");
+          return NULL;
+        }
+      }
+    }
+    if (argc >= 6) CHECK(env, napi_get_value_int32(env, argv[5], &act));
+    if (argc >= 7) CHECK(env, napi_get_value_double(env, argv[6], &alpha));
+    rc = gs_conv2d(s, &g, x, w, y);
+    if (!rc && (bias || act != GS_ACT_LINEAR)) gs_bias_act(y, g.n * g.oh * g.ow, g.co, bias, (long)nbias, act, (float)alpha);
+  } else if (which == INPUT_GRAD) {
+    const float *dy = f32(env, argv[0], ys, "conv2dBackpropInput: dy must be a Float32Array of the given size");
+    const float *w = dy ? f32(env, argv[1], fs, "conv2dBackpropInput: filter must be a Float32Array of the given size") : NULL;
+    float *dx = w ? f32(env, argv[2], xs, "conv2dBackpropInput: dx must be a Float32Array of the given size") : NULL;
+    if (!dx) return NULL;
+    rc = gs_conv2d_backprop_input(s, &g, dy, w, dx);
+  } else {
+    const float *x = f32(env, argv[0], xs, "conv2dBackpropFilter: x must be a Float32Array of the given size");
+    const float *dy = x ? f32(env, argv[1], ys, "conv2dBackpropFilter: dy must be a Float32Array of the given size") : NULL;
+    float *dw = dy ? f32(env, argv[2], fs, "conv2dBackpropFilter: dfilter must be a Float32Array of the given size") : NULL;
+    if (!dw) return NULL;
+    rc = gs_conv2d_backprop_filter(s, &g, x, dy, dw);
+  }
+  return rc ? out_of_memory(env) : NULL;
+}
+
+/* conv2d(x, filter, y, geom, bias?, act?, alpha?) */
+static napi_value Conv2d(napi_env env, napi_callback_info info) { return conv_call(env, info, FORWARD); }
+/* conv2dBackpropInput(dy, filter, dx, geom) */
+static napi_value Conv2dBackpropInput(napi_env env, napi_callback_info info) { return conv_call(env, info, INPUT_GRAD); }
+/* conv2dBackpropFilter(x, dy, dfilter, geom) */
+static napi_value Conv2dBackpropFilter(napi_env env, napi_callback_info info) { return conv_call(env, info, FILTER_GRAD); }
+
+NAPI_MODULE_INIT() {
+  gs_scratch *s = calloc(1, sizeof(gs_scratch));
+  if (!s || napi_set_instance_data(env, s, free_scratch, NULL) != napi_ok) {
+    free(s);
+    napi_throw_error(env, NULL, "native kernels: cannot allocate per-thread state");
+    return NULL;
+  }
+  const napi_property_descriptor props[] = {
+      {"isa", NULL, Isa, NULL, NULL, NULL, napi_default_jsproperty, NULL},
+      {"forcePortable", NULL, ForcePortable, NULL, NULL, NULL, napi_default_jsproperty, NULL},
+      {"matmul", NULL, Matmul, NULL, NULL, NULL, napi_default_jsproperty, NULL},
+      {"conv2d", NULL, Conv2d, NULL, NULL, NULL, napi_default_jsproperty, NULL},
+      {"conv2dBackpropInput", NULL, Conv2dBackpropInput, NULL, NULL, NULL, napi_default_jsproperty, NULL},
+      {"conv2dBackpropFilter", NULL, Conv2dBackpropFilter, NULL, NULL, NULL, napi_default_jsproperty, NULL},
+  };
+  if (napi_define_properties(env, exports, sizeof(props) / sizeof(props[0]), props) != napi_ok) return NULL;
+  return exports;
+}
