@@ -139,7 +139,7 @@ describe('Directions (sliders) in a browser, through gan-studio serve', () => {
     await page.getByText('A loop along PC1 (±2) from seed 6 · PC1 −2.0 · Evening +1.5.').waitFor()
     const walk = page.getByRole('img', { name: 'The latent walk' })
     await walk.waitFor({ timeout: 120_000 })
-    await page.getByRole('heading', { name: 'Latent walk' }).scrollIntoViewIfNeeded()
+    await walk.scrollIntoViewIfNeeded()
     await screenshot(page, 'directions-02-walk-along')
     expect(problems).toEqual([])
   })
