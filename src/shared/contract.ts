@@ -1,6 +1,7 @@
 import { z } from 'zod'
 import { PreprocessSchema, RunConfigSchema, SeedSchema, StepsSchema, type BackendName } from './config'
 import type { FavoritesFile } from './collections'
+import { directionRequestSchemas, type DirectionsInfo, type SavedDirection } from './directions'
 import type { DatasetSummary, ImportProgress } from './datasets'
 import type { StudioErrorShape } from './errors'
 import type { MetricRecord, QualityPoint, RunJson, RunStatus, RunSummary, SampleSnapshot } from './runs'
@@ -204,7 +205,9 @@ export const requestSchemas = {
       /** Progress goes out as `jobs.progress` (kind `export`) under this id; names the job for `jobs.cancel`. */
       jobId: z.string().regex(/^[A-Za-z0-9_-]{1,64}$/).optional()
     })
-    .strict()
+    .strict(),
+  /** Directions (sliders): a run's principal directions and its saved ones (src/shared/directions.ts). */
+  ...directionRequestSchemas
 } as const
 
 export type RequestName = keyof typeof requestSchemas
@@ -338,6 +341,9 @@ export interface Results {
   'explore.exportCollection': { dir: string; count: number; checkpoint: string; step: number }
   'compare.runs': CompareResult
   'quality.nearest': NearestImagesResult
+  'directions.components': DirectionsInfo
+  'directions.saved': SavedDirection[]
+  'directions.edit': SavedDirection[]
 }
 
 /** Requests: renderer → main, answered once. */
@@ -361,7 +367,7 @@ export interface LogLine {
 
 export interface JobProgress {
   jobId: string
-  kind: 'import' | 'walk' | 'export' | 'generate' | 'timelapse'
+  kind: 'import' | 'walk' | 'export' | 'generate' | 'timelapse' | 'directions'
   done: number
   total: number
   label: string

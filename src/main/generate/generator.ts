@@ -42,6 +42,8 @@ export interface LoadedGenerator {
   weights: Record<string, tf.Tensor>
   /** Images for `count` latents (row-major, latentDim each): NHWC float32 in [-1, 1]. */
   render(latents: Float32Array, count: number): Promise<Float32Array>
+  /** The family's early features for `count` latents, [count, D] (the caller disposes it); for principal directions. */
+  features(latents: Float32Array, count: number): tf.Tensor2D
   dispose(): void
 }
 
@@ -148,6 +150,14 @@ export async function loadGenerator(runDir: string, source: GeneratorSource = {}
         }
       }
       return out
+    },
+    features(latents, count) {
+      const dim = spec.latentDim
+      if (latents.length !== count * dim) throw new Error(`expected ${count}×${dim} latent values, got ${latents.length}`)
+      const early = family.earlyFeatures
+      if (!early) throw new StudioError('bad-input', `The ${family.id} model family has no early features to find directions in.`)
+      const lookup = (name: string): Param => ({ name, value: weights[name]! })
+      return tf.tidy(() => early(spec, lookup, tf.tensor2d(latents, [count, dim])))
     },
     dispose() {
       tf.dispose(Object.values(weights))

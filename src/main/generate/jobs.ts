@@ -1,4 +1,6 @@
 import type {
+  DirectionsJobInput,
+  DirectionsJobOutput,
   ExportCollectionJobInput,
   ExportCollectionJobOutput,
   ExportJobInput,
@@ -14,6 +16,7 @@ import type {
   WalkJobOutput
 } from '../trainer/child-messages'
 import { exportCollection } from './explore/collection-export'
+import { runDirections } from './explore/directions'
 import { renderSources } from './explore/render'
 import { makeVariations } from './explore/variations'
 import { exportModel } from './export-model'
@@ -115,4 +118,17 @@ export async function exportCollectionJob(input: ExportCollectionJobInput, ctx: 
     onProgress: (done, total) => ctx.emit({ type: 'job-progress', phase: done < total ? 'render' : 'done', done, total })
   })
   return { dir: result.dir, files: result.files, checkpoint: result.checkpoint, step: result.step }
+}
+
+export async function directionsJob(input: DirectionsJobInput, ctx: TensorJobContext): Promise<DirectionsJobOutput> {
+  const { file: _file, useEma: _ema, ...info } = await runDirections(input.runDir, {
+    ...generatorSource(input, ctx),
+    count: input.count,
+    recompute: input.recompute,
+    signal: ctx.signal,
+    onProgress: (done, total) => ctx.emit({ type: 'job-progress', phase: done < total ? 'render' : 'done', done, total })
+  })
+  void _file
+  void _ema
+  return info
 }

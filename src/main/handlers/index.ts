@@ -2,6 +2,7 @@ import { appHandlers } from './app'
 import { backendsHandlers } from './backends'
 import { compareHandlers } from './compare'
 import { datasetsHandlers } from './datasets'
+import { directionsHandlers } from './directions'
 import { exploreHandlers } from './explore'
 import { fsHandlers } from './fs'
 import { generateHandlers } from './generate'
@@ -24,5 +25,6 @@ export const handlers = {
   ...generateHandlers,
   ...compareHandlers,
   ...qualityHandlers,
-  ...exploreHandlers
+  ...exploreHandlers,
+  ...directionsHandlers
 } satisfies HandlerRegistry

@@ -1,6 +1,7 @@
 import type { BackendRequest } from '@shared/config'
 import type { Easing } from '../generate/latent'
 import type { BackendStatus } from '@shared/contract'
+import type { DirectionsInfo } from '@shared/directions'
 import type { StudioErrorShape } from '@shared/errors'
 import type { RunJson } from '@shared/runs'
 import type { TrainerEvent } from './events'
@@ -11,7 +12,7 @@ import type { TrainerEvent } from './events'
  *
  * The child says `ready` as soon as it listens; the host then sends `init` once, then jobs. A job is
  * `train`, `probe` (optionally calibrating first, which caches speeds) or one of the tensor jobs
- * (`generate`, `walk`, `export`, and the explore tools' `render`, `variations`, `exportCollection`); it streams `event`s and ends with exactly one `done` or `failed`.
+ * (`generate`, `walk`, `export`, and the explore tools' `render`, `variations`, `exportCollection`, `directions`); it streams `event`s and ends with exactly one `done` or `failed`.
  * One child may run several jobs at once. `control` flips the cooperative pause/stop flags the
  * training loop polls between steps; `cancel` asks any job to end early (a training job stops with a
  * checkpoint, a tensor job ends `failed` with code `cancelled` and writes nothing more).
@@ -132,6 +133,14 @@ export interface ExportCollectionJobOutput {
   step: number
 }
 
+/** A run's principal directions at a checkpoint: from its cache, else computed (progress: batches over all passes). */
+export interface DirectionsJobInput extends GeneratorJobInput {
+  count: number
+  recompute: boolean
+}
+
+export type DirectionsJobOutput = DirectionsInfo
+
 export interface ExportJobOutput {
   dir: string
   files: string[]
@@ -148,6 +157,7 @@ export interface JobMethods {
   render: { input: RenderJobInput; output: RenderJobOutput }
   variations: { input: VariationsJobInput; output: VariationsJobOutput }
   exportCollection: { input: ExportCollectionJobInput; output: ExportCollectionJobOutput }
+  directions: { input: DirectionsJobInput; output: DirectionsJobOutput }
 }
 export type JobMethod = keyof JobMethods
 /** The jobs that only make images or files from a run's checkpoint (no training). */

@@ -120,7 +120,7 @@ describe('keyframed walks', () => {
     expect(col.out.at(-1)).toMatch(/keyframes 4, latent/)
 
     const bad: [string[], RegExp][] = [
-      [['--keyframes', '3@x,4'], /is not SEED\[@SECONDS\]\[~EASING\]/],
+      [['--keyframes', '3@x,4'], /is not SEED\[\+DIRECTION:AMOUNT\]\[@SECONDS\]\[~EASING\]/],
       [['--keyframes', '3~bouncy,4'], /--keyframes easing must be one of/],
       [['--seeds', '1,2', '--favorites'], /one way/],
       [['--collection', 'Nope'], /no collection "Nope"/],

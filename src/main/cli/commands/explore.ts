@@ -26,6 +26,7 @@ import { SEED_MAX } from '@shared/config'
 import { readRun } from '../../trainer/run/runs'
 import { backendFlag, parseChoice, parseIntFlag, parseNumberFlag, parseSeedList, resolveRunDir, runCommand, UsageError, type CommandIo } from '../io'
 import { progressPrinter } from '../progress'
+import { APPLY_USAGE, applyCommand, DIRECTION_USAGE, directionCommand, DIRECTIONS_USAGE, directionsCommand } from './directions'
 
 export const TIMELAPSE_USAGE = 'gan-studio explore timelapse <runDir> [--cell N] [--format gif|webp] [--fps N] [--hold seconds] [--max-frames N] [--width px] [--out file]'
 
@@ -42,7 +43,10 @@ const SUBCOMMANDS: Record<string, { usage: string; run: (argv: string[], io: Com
   favorites: { usage: FAVORITES_USAGE, run: favorites },
   collections: { usage: COLLECTIONS_USAGE, run: collections },
   collection: { usage: COLLECTION_USAGE, run: collection },
-  variations: { usage: VARIATIONS_USAGE, run: variations }
+  variations: { usage: VARIATIONS_USAGE, run: variations },
+  directions: { usage: DIRECTIONS_USAGE, run: directionsCommand },
+  apply: { usage: APPLY_USAGE, run: (argv, io) => applyCommand(argv, io, centerFromPng) },
+  direction: { usage: DIRECTION_USAGE, run: directionCommand }
 }
 
 export const EXPLORE_USAGE = ['gan-studio explore <tool> …', ...Object.values(SUBCOMMANDS).map((s) => `  ${s.usage}`)].join('\n')

@@ -81,6 +81,12 @@ export interface ModelFamily<S extends BaseSpec = BaseSpec> {
    * one backward pass (tape.ts explains how).
    */
   perSampleDiscriminator(spec: S): boolean
+  /**
+   * The generator's early features for latents z [N, latentDim], flattened to [N, D]: the output of
+   * the first block after the latent projection (8×8 maps), at inference (no training noise). What
+   * principal directions are computed on (GANSpace: PCA of early features, regressed back to z).
+   */
+  earlyFeatures?(spec: S, p: Params, z: tf.Tensor2D): tf.Tensor2D
   /** The generator as a standard tfjs layers model with these weights (for export and the offline page). */
   exportGenerator(spec: S, values: Record<string, { shape: number[]; data: Float32Array }>): tf.LayersModel
   cost(spec: S): FamilyCost

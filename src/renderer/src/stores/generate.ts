@@ -128,8 +128,8 @@ export const useGenerateStore = defineStore('generate', () => {
   const walkFps = ref(24)
   const walkFormat = ref<WalkFormat>('gif')
   const walkEasing = ref<Easing>('ease-in-out')
-  /** Keyframes taken from a collection (seeds and latents), used instead of the typed ones until cleared. */
-  const walkCollection = ref<{ name: string; keys: WalkKey[] } | null>(null)
+  /** Keyframes taken from a collection (seeds and latents), used instead of the typed ones until cleared; `label` says where they came from otherwise. */
+  const walkCollection = ref<{ name: string; keys: WalkKey[]; label?: string } | null>(null)
   const walking = ref(false)
   const walkJobId = ref<string | null>(null)
   const walkProgress = ref<JobProgress | null>(null)
@@ -143,7 +143,7 @@ export const useGenerateStore = defineStore('generate', () => {
 
   const parsedSeeds = computed(() => parseSeeds(seedsText.value))
   const parsedWalkSeeds = computed(() => {
-    if (walkCollection.value) return { seeds: [], error: null }
+    if (walkCollection.value) return { seeds: [], error: walkCollection.value.keys.length < 2 ? 'A walk needs at least two keyframes.' : null }
     if (/[@~]/.test(walkSeedsText.value)) {
       const k = parseKeyframeText(walkSeedsText.value)
       return { seeds: k.keys.map((key) => key.seed!), error: k.error }
@@ -283,6 +283,27 @@ export const useGenerateStore = defineStore('generate', () => {
     if (!seeds.includes(seed) && seeds.length < 32) walkSeedsText.value = [...seeds, seed].join(', ')
   }
 
+  /** Adds a latent (e.g. an image edited with directions) as a keyframe after the current ones (typed seeds become keyframes too). */
+  function addLatentToWalk(latent: number[], label: string): void {
+    const typed = (): WalkKey[] => {
+      const text = walkSeedsText.value
+      if (!text.trim()) return []
+      if (/[@~]/.test(text)) return parseKeyframeText(text).keys
+      const r = parseSeeds(text, 32)
+      return r.error ? [] : r.seeds.map((seed) => ({ seed }))
+    }
+    const current = walkCollection.value?.keys ?? typed()
+    if (current.length >= 64) return
+    const keys = [...current, { latent }]
+    const latents = keys.filter((k) => k.latent).length
+    const seeds = keys.filter((k) => k.seed !== undefined).map((k) => k.seed)
+    walkCollection.value = {
+      name: label,
+      keys,
+      label: `Keyframes: ${seeds.length ? `seed${seeds.length > 1 ? 's' : ''} ${seeds.join(', ')} and ` : ''}${latents} edited image${latents > 1 ? 's' : ''}${keys.length < 2 ? ' (add one more)' : ''}.`
+    }
+  }
+
   async function makeWalk(): Promise<boolean> {
     const id = runId.value
     const { seeds, error } = parsedWalkSeeds.value
@@ -404,6 +425,7 @@ export const useGenerateStore = defineStore('generate', () => {
     saveImages,
     exportFavorites,
     addToWalk,
+    addLatentToWalk,
     makeWalk,
     cancelWalk,
     exportModel,

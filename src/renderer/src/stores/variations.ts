@@ -77,16 +77,16 @@ export const useVariationsStore = defineStore('variations', () => {
     }
   }
 
-  /** Starts from a seed (a gallery image), with a fresh history. */
-  function open(id: string, seed: number, opts: { truncation: number; checkpoint: string | null }): Promise<boolean> {
+  /** Starts from a seed (a gallery image), or a latent with a name (e.g. an image edited with directions), with a fresh history. */
+  function open(id: string, from: number | { latent: number[]; label: string }, opts: { truncation: number; checkpoint: string | null }): Promise<boolean> {
     runId.value = id
     truncation.value = opts.truncation
     checkpoint.value = opts.checkpoint
     history.value = []
-    origin.value = seed
+    origin.value = typeof from === 'number' ? from : null
     centre.value = null
     neighbours.value = []
-    return load({ seed }, `seed ${seed}`)
+    return typeof from === 'number' ? load({ seed: from }, `seed ${from}`) : load({ latent: from.latent }, from.label)
   }
 
   /** New neighbours around the same centre (after the strength changed, or to shuffle). */

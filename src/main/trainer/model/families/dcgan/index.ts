@@ -62,7 +62,8 @@ function discriminatorParams(spec: DcganSpec): ParamSpec[] {
   return params
 }
 
-function generate(spec: DcganSpec, p: Params, z: tf.Tensor2D, tape: Tape | null): tf.Tensor4D {
+/** The generator's feature maps after hidden stage `last` (0: the 4×4 maps of the projection). */
+function hidden(spec: DcganSpec, p: Params, z: tf.Tensor2D, tape: Tape | null, last: number): tf.Tensor4D {
   const ch = generatorChannels(spec)
   const batch = z.shape[0]
   const h = ops.dense(tape, z, p('g/dense/kernel'), p('g/dense/bias'))
@@ -70,11 +71,22 @@ function generate(spec: DcganSpec, p: Params, z: tf.Tensor2D, tape: Tape | null)
   const norm = (t: tf.Tensor4D, i: number): tf.Tensor4D =>
     spec.gNorm === 'channel' ? (ops.channelNorm(tape, t, p(`g/norm${i}/gamma`), p(`g/norm${i}/beta`)) as tf.Tensor4D) : t
   x = ops.activation(tape, norm(x, 0), 'relu') as tf.Tensor4D
-  for (let i = 1; i < ch.length; i++) {
+  for (let i = 1; i <= last; i++) {
     x = ops.conv2dTranspose(tape, x, p(`g/up${i}/kernel`), p(`g/up${i}/bias`))
     x = ops.activation(tape, norm(x, i), 'relu') as tf.Tensor4D
   }
+  return x
+}
+
+function generate(spec: DcganSpec, p: Params, z: tf.Tensor2D, tape: Tape | null): tf.Tensor4D {
+  const x = hidden(spec, p, z, tape, generatorChannels(spec).length - 1)
   return ops.conv2dTranspose(tape, x, p('g/rgb/kernel'), p('g/rgb/bias'), { act: 'tanh' })
+}
+
+/** The 8×8 maps of the first up-block (the 4×4 projection when the generator has no hidden up-block), flattened. */
+function earlyFeatures(spec: DcganSpec, p: Params, z: tf.Tensor2D): tf.Tensor2D {
+  const x = hidden(spec, p, z, null, Math.min(1, generatorChannels(spec).length - 1))
+  return ops.reshape<tf.Rank.R2>(null, x, [z.shape[0], -1])
 }
 
 function discriminate(spec: DcganSpec, p: Params, x: tf.Tensor4D, tape: Tape | null): DiscriminatorOutput {
@@ -143,6 +155,7 @@ export const dcgan: ModelFamily<DcganSpec> = {
   generate: (spec, p, z, tape) => generate(spec, p, z, tape),
   discriminate: (spec, p, x, tape) => discriminate(spec, p, x, tape),
   perSampleDiscriminator: (spec) => !spec.mbstd && spec.dNorm === 'none',
+  earlyFeatures,
   exportGenerator,
   cost
 }

@@ -102,6 +102,18 @@ function noiseFor(seeds: Uint32Array, stage: number, size: number): tf.Tensor4D 
 }
 
 function generate(spec: LiteSpec, p: Params, z: tf.Tensor2D, tape: Tape | null, ctx: GenerateContext): tf.Tensor4D {
+  const x = stages(spec, p, z, tape, ctx, generatorWidths(spec).length - 1)
+  return ops.conv2d(tape, x, p('g/rgb/kernel'), p('g/rgb/bias'), { act: 'tanh' })
+}
+
+/** The 8×8 maps of the first up-stage (after its GLU), flattened; no noise (inference). */
+function earlyFeatures(spec: LiteSpec, p: Params, z: tf.Tensor2D): tf.Tensor2D {
+  const x = stages(spec, p, z, null, { training: false }, Math.min(1, generatorWidths(spec).length - 1))
+  return ops.reshape<tf.Rank.R2>(null, x, [z.shape[0], -1])
+}
+
+/** The generator's feature maps after stage `last` (0: the 4×4 maps of the projection). */
+function stages(spec: LiteSpec, p: Params, z: tf.Tensor2D, tape: Tape | null, ctx: GenerateContext, last: number): tf.Tensor4D {
   const w = generatorWidths(spec)
   const batch = z.shape[0]
   const h = ops.dense(tape, z, p('g/dense/kernel'), p('g/dense/bias'))
@@ -111,7 +123,7 @@ function generate(spec: LiteSpec, p: Params, z: tf.Tensor2D, tape: Tape | null, 
   x = ops.glu(tape, norm(x, 'norm0'))
   const feats: tf.Tensor4D[] = [x]
   const sle = new Map(slePairs(spec).map(([small, big]) => [big, small]))
-  for (let i = 1; i < w.length; i++) {
+  for (let i = 1; i <= last; i++) {
     x = ops.upConv(tape, x, p(`g/up${i}/kernel`), p(`g/up${i}/bias`))
     x = norm(x, `norm${i}`)
     if (ctx.training && ctx.imageSeeds) x = ops.noiseInject(tape, x, noiseFor(ctx.imageSeeds, i, x.shape[1]), p(`g/noise${i}/strength`))
@@ -126,7 +138,7 @@ function generate(spec: LiteSpec, p: Params, z: tf.Tensor2D, tape: Tape | null, 
     }
     feats.push(x)
   }
-  return ops.conv2d(tape, x, p('g/rgb/kernel'), p('g/rgb/bias'), { act: 'tanh' })
+  return x
 }
 
 function discriminate(spec: LiteSpec, p: Params, x: tf.Tensor4D, tape: Tape | null, real: boolean): DiscriminatorOutput {
@@ -249,6 +261,7 @@ export const lite: ModelFamily<LiteSpec> = {
   discriminate,
   extraDiscriminatorLoss,
   perSampleDiscriminator: (spec) => !spec.mbstd && spec.dNorm === 'none',
+  earlyFeatures,
   exportGenerator,
   cost
 }
