@@ -127,7 +127,8 @@ const CANCELLED: Record<TensorJobMethod, string> = {
   export: 'The export was cancelled.',
   render: 'Rendering was cancelled.',
   variations: 'The variations were cancelled.',
-  exportCollection: 'The export was cancelled.'
+  exportCollection: 'The export was cancelled.',
+  find: 'Finding the image was cancelled.'
 }
 
 function cancelledMessage(method: TensorJobMethod): string {

@@ -4,7 +4,7 @@
  * in tests on an in-memory port. It never imports `electron`.
  *
  * It answers the port protocol of ./child-messages: an `init` message with the paths, then jobs (`train`,
- * `probe`, and the tensor jobs `generate`, `walk`, `export`, `render`, `variations`, `exportCollection`) that stream events back and end with
+ * `probe`, and the tensor jobs `generate`, `walk`, `export`, `render`, `variations`, `exportCollection`, `find`) that stream events back and end with
  * `done` or `failed`; `control` messages flip the cooperative pause/stop flags the training loop
  * polls between steps, `cancel` aborts a job at its next check.
  */
@@ -43,6 +43,7 @@ export interface TrainerDeps {
   render(input: JobMethods['render']['input'], ctx: TensorJobContext): Promise<JobMethods['render']['output']>
   variations(input: JobMethods['variations']['input'], ctx: TensorJobContext): Promise<JobMethods['variations']['output']>
   exportCollection(input: JobMethods['exportCollection']['input'], ctx: TensorJobContext): Promise<JobMethods['exportCollection']['output']>
+  find(input: JobMethods['find']['input'], ctx: TensorJobContext): Promise<JobMethods['find']['output']>
 }
 
 export interface ServeTrainerOptions {
@@ -52,7 +53,7 @@ export interface ServeTrainerOptions {
 }
 
 type TensorJobs = typeof Jobs
-type TensorJobName = 'generateJob' | 'walkJob' | 'exportJob' | 'renderJob' | 'variationsJob' | 'exportCollectionJob'
+type TensorJobName = 'generateJob' | 'walkJob' | 'exportJob' | 'renderJob' | 'variationsJob' | 'exportCollectionJob' | 'findJob'
 
 /** A tensor job of generate/jobs.ts, loaded (with TensorFlow.js) on first use. */
 function lazyJob<K extends TensorJobName>(name: K): TensorJobs[K] {
@@ -85,7 +86,8 @@ const defaultDeps: TrainerDeps = {
   exportModel: lazyJob('exportJob'),
   render: lazyJob('renderJob'),
   variations: lazyJob('variationsJob'),
-  exportCollection: lazyJob('exportCollectionJob')
+  exportCollection: lazyJob('exportCollectionJob'),
+  find: lazyJob('findJob')
 }
 
 interface LiveJob {
@@ -165,6 +167,8 @@ export function serveTrainer(port: ChildPort, options: ServeTrainerOptions = {})
           return deps.variations(message.input, ctx)
         case 'exportCollection':
           return deps.exportCollection(message.input, ctx)
+        case 'find':
+          return deps.find(message.input, ctx)
       }
     })()
 

@@ -5,6 +5,7 @@ import { join } from 'node:path'
 import { exportCollection } from '../../generate/explore/collection-export'
 import type { LatentSource } from '../../generate/explore/render'
 import { makeVariations, MAX_VARIATIONS } from '../../generate/explore/variations'
+import { findCommand, FIND_USAGE } from './explore-find'
 import { readPngText, withPngText } from '../../generate/png-text'
 import { gridPng } from '../../trainer/run/grid'
 import { writeFileAtomic } from '../../util/fs'
@@ -42,7 +43,8 @@ const SUBCOMMANDS: Record<string, { usage: string; run: (argv: string[], io: Com
   favorites: { usage: FAVORITES_USAGE, run: favorites },
   collections: { usage: COLLECTIONS_USAGE, run: collections },
   collection: { usage: COLLECTION_USAGE, run: collection },
-  variations: { usage: VARIATIONS_USAGE, run: variations }
+  variations: { usage: VARIATIONS_USAGE, run: variations },
+  find: { usage: FIND_USAGE, run: findCommand }
 }
 
 export const EXPLORE_USAGE = ['gan-studio explore <tool> …', ...Object.values(SUBCOMMANDS).map((s) => `  ${s.usage}`)].join('\n')

@@ -143,7 +143,7 @@ export const useGenerateStore = defineStore('generate', () => {
 
   const parsedSeeds = computed(() => parseSeeds(seedsText.value))
   const parsedWalkSeeds = computed(() => {
-    if (walkCollection.value) return { seeds: [], error: null }
+    if (walkCollection.value) return { seeds: [], error: walkCollection.value.keys.length < 2 ? 'A walk needs at least two keyframes.' : null }
     if (/[@~]/.test(walkSeedsText.value)) {
       const k = parseKeyframeText(walkSeedsText.value)
       return { seeds: k.keys.map((key) => key.seed!), error: k.error }
@@ -283,6 +283,17 @@ export const useGenerateStore = defineStore('generate', () => {
     if (!seeds.includes(seed) && seeds.length < 32) walkSeedsText.value = [...seeds, seed].join(', ')
   }
 
+  /**
+   * Adds a latent (a found image, say) as the walk's last keyframe. Latents cannot be typed, so the
+   * walk then runs on keyframes: those already chosen (a collection's, or the typed ones) plus this.
+   */
+  function addLatentToWalk(latent: number[]): void {
+    const current = walkCollection.value
+    const keys = current?.keys ?? walkKeys.value ?? parseSeeds(walkSeedsText.value, 32).seeds.map((seed) => ({ seed }))
+    if (keys.length >= 64) return
+    walkCollection.value = { name: current && !current.name.endsWith('and found images') ? `${current.name} and found images` : (current?.name ?? 'your keyframes and found images'), keys: [...keys, { latent }] }
+  }
+
   async function makeWalk(): Promise<boolean> {
     const id = runId.value
     const { seeds, error } = parsedWalkSeeds.value
@@ -404,6 +415,7 @@ export const useGenerateStore = defineStore('generate', () => {
     saveImages,
     exportFavorites,
     addToWalk,
+    addLatentToWalk,
     makeWalk,
     cancelWalk,
     exportModel,
