@@ -414,6 +414,8 @@ export interface FindProgress {
   loss: number | null
   /** PNG data URL of the best match now, on some events only. */
   preview: string | null
+  /** PNG data URL of the image as it is compared (preprocessed like the run's dataset), on the first event only. */
+  target?: string
 }
 
 /** Events: main → renderer, pushed. */

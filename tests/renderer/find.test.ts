@@ -84,10 +84,13 @@ describe('Find my image', () => {
     expect(params).toEqual({ id: 'run-a', jobId: expect.stringMatching(/^find-/), image: { datasetImage: 28 }, steps: 400, starts: 6 })
     // While it searches: progress and a preview of the best match so far; Cancel instead of Find.
     mock.emit('explore.findProgress', { jobId: 'someone-else', phase: 'refine', done: 9, total: 9, loss: 0, preview: png('not-ours') })
+    mock.emit('explore.findProgress', { jobId: params.jobId!, phase: 'screen', done: 0, total: 400, loss: null, preview: null, target: png('target-as-compared') })
     mock.emit('explore.findProgress', { jobId: params.jobId!, phase: 'explore', done: 50, total: 400, loss: 0.0456, preview: png('p50') })
     mock.emit('explore.findProgress', { jobId: params.jobId!, phase: 'refine', done: 120, total: 400, loss: 0.0321, preview: null })
     await flushPromises()
     expect(wrapper.find('img[alt="The best match so far"]').attributes('src')).toBe(png('p50'))
+    expect(wrapper.find('img[alt="The image to find: Training image 29"]').attributes('src')).toBe(png('target-as-compared'))
+    expect(wrapper.text()).toContain('Your image, as the run sees it')
     const bar = wrapper.find('[role="progressbar"][aria-label="Search progress"]')
     expect(bar.attributes('aria-valuenow')).toBe('120')
     expect(bar.attributes('aria-valuemax')).toBe('400')

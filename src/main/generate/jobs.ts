@@ -135,10 +135,10 @@ export async function findJob(input: FindJobInput, ctx: TensorJobContext): Promi
     signal: ctx.signal,
     onProgress: (p) => {
       const now = Date.now()
-      if (!p.preview && p.phase === phase && now - last < FIND_PROGRESS_MS) return
+      if (!p.preview && !p.target && p.phase === phase && now - last < FIND_PROGRESS_MS) return
       last = now
       phase = p.phase
-      ctx.emit({ type: 'find-progress', phase: p.phase, done: p.done, total: p.total, loss: p.loss, preview: p.preview ? own(p.preview) : null })
+      ctx.emit({ type: 'find-progress', phase: p.phase, done: p.done, total: p.total, loss: p.loss, preview: p.preview ? own(p.preview) : null, ...(p.target ? { target: own(p.target) } : {}) })
     }
   })
   return {

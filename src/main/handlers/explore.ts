@@ -103,7 +103,15 @@ export const exploreHandlers = {
         jobId: job,
         onEvent: (event) => {
           if (event.type !== 'find-progress') return
-          const progress: FindProgress = { jobId: job, phase: event.phase, done: event.done, total: event.total, loss: event.loss, preview: event.preview ? pngDataUrl(event.preview) : null }
+          const progress: FindProgress = {
+            jobId: job,
+            phase: event.phase,
+            done: event.done,
+            total: event.total,
+            loss: event.loss,
+            preview: event.preview ? pngDataUrl(event.preview) : null,
+            ...(event.target ? { target: pngDataUrl(event.target) } : {})
+          }
           studio.events.emit('explore.findProgress', progress)
         }
       }

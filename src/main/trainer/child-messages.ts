@@ -198,6 +198,8 @@ export interface FindProgressEvent {
   total: number
   loss: number | null
   preview: Uint8Array | null
+  /** The target as compared, on the first event only. */
+  target?: Uint8Array
 }
 export type JobEvent = TrainerEvent | JobProgressEvent | FindProgressEvent
 

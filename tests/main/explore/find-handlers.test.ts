@@ -62,6 +62,8 @@ describe('explore.find', () => {
     expect(seen.length).toBeGreaterThan(2)
     expect(seen.every((p) => p.jobId === 'find-1' && p.total === 100)).toBe(true)
     expect(seen.some((p) => p.preview?.startsWith('data:image/png;base64,'))).toBe(true)
+    // The first event already shows the image as it is compared.
+    expect(seen[0]!.target).toBe(r.target)
     expect(seen.at(-1)).toMatchObject({ phase: 'done', done: 100 })
     // The found latent renders (in another job) to the match.
     const rendered = await call('explore.render', { id: run.id, items: [{ latent: r.latent }] })

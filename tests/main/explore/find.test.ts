@@ -168,6 +168,7 @@ describe('findImage', () => {
     expect(Buffer.from(await pixels(r.targetPng)).equals(Buffer.from(ownPixels))).toBe(true)
     // Progress: screening first, steps in order, previews of the best match on some steps, the loss falling.
     expect(events[0]).toMatchObject({ phase: 'screen', done: 0, total: 60 })
+    expect(Buffer.from(await pixels(events[0]!.target!)).equals(Buffer.from(ownPixels))).toBe(true)
     const done = events.map((e) => e.done)
     expect(done).toEqual([...done].sort((a, b) => a - b))
     expect(events.filter((e) => e.phase === 'explore').length).toBe(15)

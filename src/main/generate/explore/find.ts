@@ -50,6 +50,8 @@ export interface FindProgress {
   loss: number | null
   /** PNG of the current best match (training resolution), on some steps only. */
   preview: Buffer | null
+  /** PNG of the target as it is compared (preprocessed like the run's dataset), on the first event only. */
+  target?: Buffer
 }
 
 export interface FindImageResult extends FindMeasures {
@@ -126,8 +128,8 @@ export async function findImage(runDir: string, opts: FindImageOptions): Promise
     const projector = new ImageProjector(gen.family, gen.spec, gen.weights, t.pixels)
     try {
       let bestLoss = Infinity
-      const report = (phase: FindPhase, done: number, preview: Buffer | null): void =>
-        opts.onProgress?.({ phase, done, total: steps, loss: Number.isFinite(bestLoss) ? bestLoss : null, preview })
+      const report = (phase: FindPhase, done: number, preview: Buffer | null, target?: Buffer): void =>
+        opts.onProgress?.({ phase, done, total: steps, loss: Number.isFinite(bestLoss) ? bestLoss : null, preview, ...(target ? { target } : {}) })
       const check = async (): Promise<void> => {
         await yieldNow()
         if (opts.signal?.aborted) throw cancelled()
@@ -135,7 +137,7 @@ export async function findImage(runDir: string, opts: FindImageOptions): Promise
 
       // 1. Screen random latents with forward passes; the nearest `starts` go on. How far the
       //    typical one is from the target is the baseline the result is judged against.
-      report('screen', 0, null)
+      report('screen', 0, null, targetPng)
       const rng = new Rng((Math.imul(opts.seed ?? 0, 0x9e3779b1) ^ 0x5eed) >>> 0)
       const candidates = Math.max(32, 8 * starts)
       const pool = rng.fillNormal(new Float32Array(candidates * dim), 1)

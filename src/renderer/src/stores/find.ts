@@ -39,6 +39,8 @@ export const useFindStore = defineStore('find', () => {
   const progress = shallowRef<FindProgress | null>(null)
   /** The best match so far while searching (data URL). */
   const preview = ref<string | null>(null)
+  /** The target as the studio compares it (preprocessed like the run's dataset), once the search has it. */
+  const compared = ref<string | null>(null)
   const result = shallowRef<FindResult | null>(null)
   const cancelled = ref(false)
   const error = ref<string | null>(null)
@@ -47,6 +49,7 @@ export const useFindStore = defineStore('find', () => {
     if (p.jobId !== jobId.value) return
     progress.value = p
     if (p.preview) preview.value = p.preview
+    if (p.target) compared.value = p.target
   })
 
   async function open(id: string, opts: { checkpoint: string | null }): Promise<void> {
@@ -74,6 +77,7 @@ export const useFindStore = defineStore('find', () => {
     target.value = next
     result.value = null
     preview.value = null
+    compared.value = null
     progress.value = null
     cancelled.value = false
     error.value = null
@@ -104,6 +108,7 @@ export const useFindStore = defineStore('find', () => {
       if (jobId.value !== job) return false
       result.value = r
       preview.value = r.image
+      compared.value = r.target
       return true
     } catch (err) {
       if (jobId.value !== job) return false
@@ -137,5 +142,5 @@ export const useFindStore = defineStore('find', () => {
     if (running.value) void cancel()
   }
 
-  return { runId, checkpoint, dataset, target, steps, starts, running, cancelling, progress, preview, result, cancelled, error, open, choose, start, cancel, close }
+  return { runId, checkpoint, dataset, target, steps, starts, running, cancelling, progress, preview, compared, result, cancelled, error, open, choose, start, cancel, close }
 })
