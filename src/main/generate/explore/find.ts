@@ -73,8 +73,8 @@ export interface FindImageResult extends FindMeasures {
 }
 
 /** Adam. */
-const LR_EXPLORE = 0.06
-const LR_REFINE = 0.04
+const LR_EXPLORE = 0.2
+const LR_REFINE = 0.15
 const LR_FLOOR = 0.1
 const BETA1 = 0.9
 const BETA2 = 0.999
