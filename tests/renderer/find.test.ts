@@ -78,10 +78,11 @@ describe('Find my image', () => {
     expect(wrapper.find('img[alt="The image to find: Training image 29"]').attributes('src')).toBe(png('d28'))
 
     await wrapper.find('select#find-steps').setValue('400')
+    await wrapper.find('input#find-starts').setValue('40')
     await button(wrapper, 'Find').trigger('click')
     await flushPromises()
     const params = mock.calls['explore.find'].mock.lastCall![0] as RequestParams<'explore.find'>
-    expect(params).toEqual({ id: 'run-a', jobId: expect.stringMatching(/^find-/), image: { datasetImage: 28 }, steps: 400, starts: 6 })
+    expect(params).toEqual({ id: 'run-a', jobId: expect.stringMatching(/^find-/), image: { datasetImage: 28 }, steps: 400, starts: 16 })
     // While it searches: progress and a preview of the best match so far; Cancel instead of Find.
     mock.emit('explore.findProgress', { jobId: 'someone-else', phase: 'refine', done: 9, total: 9, loss: 0, preview: png('not-ours') })
     mock.emit('explore.findProgress', { jobId: params.jobId!, phase: 'screen', done: 0, total: 400, loss: null, preview: null, target: png('target-as-compared') })

@@ -87,6 +87,8 @@ export const useFindStore = defineStore('find', () => {
     const id = runId.value
     const t = target.value
     if (!id || !t || running.value) return false
+    // The number field may hold anything a person typed: keep it within what the studio takes.
+    starts.value = Number.isFinite(starts.value) ? Math.min(16, Math.max(1, Math.round(starts.value))) : FIND_DEFAULT_STARTS
     const job = `find-${Date.now().toString(36)}-${(counter++).toString(36)}`
     jobId.value = job
     running.value = true
