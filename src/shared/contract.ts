@@ -168,6 +168,23 @@ export const requestSchemas = {
       const field = need[p.action as keyof typeof need]
       if (field && p[field] === undefined) ctx.addIssue({ code: 'custom', path: [field], message: `is required to ${p.action}` })
     }),
+  /**
+   * "Find my image": the latent whose image is closest to a picture (a dropped image as a data URL,
+   * or an image of the run's dataset by index). Progress goes out as `explore.findProgress` under jobId.
+   */
+  'explore.find': z
+    .object({
+      id,
+      checkpoint: checkpointName.optional(),
+      image: z.union([
+        z.object({ dataUrl: z.string().max(8_000_000).regex(/^data:image\/[\w.+-]+;base64,/, 'must be an image data URL'), name: z.string().max(255).optional() }).strict(),
+        z.object({ datasetImage: z.number().int().min(0) }).strict()
+      ]),
+      steps: z.number().int().min(10).max(2000).default(200),
+      starts: z.number().int().min(1).max(16).default(6),
+      jobId: z.string().regex(/^[A-Za-z0-9_-]{1,64}$/).optional()
+    })
+    .strict(),
   /** Images (data URLs, training resolution) for seeds and stored latents. */
   'explore.render': z
     .object({
@@ -337,6 +354,8 @@ export interface Results {
   /** Latents before ψ; images as data URLs. */
   'explore.variations': { center: { latent: number[]; image: string }; neighbours: { latent: number[]; image: string }[]; checkpoint: string; step: number }
   'explore.collection': FavoritesFile
+  /** Latent before ψ; images as data URLs (the target as compared: preprocessed like the run's dataset). */
+  'explore.find': FindResult
   /** `dir` relative to the run folder. */
   'explore.exportCollection': { dir: string; count: number; checkpoint: string; step: number }
   'compare.runs': CompareResult
@@ -373,6 +392,38 @@ export interface JobProgress {
   label: string
 }
 
+export interface FindResult {
+  latent: number[]
+  image: string
+  target: string
+  targetLabel: string
+  /** dB at the training resolution. */
+  psnr: number
+  /** Multi-scale distance to the target (0 identical … 1), and the same for a typical random image. */
+  distance: number
+  baseline: number
+  verdict: 'close' | 'rough' | 'none'
+  summary: string
+  steps: number
+  starts: number
+  checkpoint: string
+  step: number
+  ms: number
+}
+
+export interface FindProgress {
+  jobId: string
+  phase: 'screen' | 'explore' | 'refine' | 'done'
+  done: number
+  total: number
+  /** Best loss so far (lower is closer). */
+  loss: number | null
+  /** PNG data URL of the best match now, on some events only. */
+  preview: string | null
+  /** PNG data URL of the image as it is compared (preprocessed like the run's dataset), on the first event only. */
+  target?: string
+}
+
 /** Events: main → renderer, pushed. */
 export interface Events {
   'train.progress': TrainProgress
@@ -381,6 +432,7 @@ export interface Events {
   'train.log': LogLine
   'datasets.progress': ImportProgress & { source: string }
   'jobs.progress': JobProgress
+  'explore.findProgress': FindProgress
 }
 export type EventName = keyof Events
 
@@ -401,7 +453,8 @@ export const EVENT_NAMES: readonly EventName[] = [
   'train.status',
   'train.log',
   'datasets.progress',
-  'jobs.progress'
+  'jobs.progress',
+  'explore.findProgress'
 ]
 
 /** IPC channel names: one for all requests (name inside), one per event. */

@@ -160,7 +160,7 @@ describe('Directions (sliders) in a browser, through gan-studio serve', () => {
     expect(JSON.parse(await fsp.readFile(join(runDir, 'directions.json'), 'utf8'))).toMatchObject({ directions: [] })
     await dialog.getByRole('button', { name: '+ walk' }).click()
     await dialog.getByRole('button', { name: 'Close' }).last().click()
-    await page.getByText('Keyframes: seeds 5, 7 and 1 edited image.').waitFor()
+    await page.getByText('Keyframes: seeds 5, 7 and 1 chosen image.').waitFor()
     await page.getByRole('button', { name: 'Make walk' }).click()
     await page.getByRole('img', { name: 'The latent walk' }).waitFor({ timeout: 120_000 })
     await page.getByText(/frames saved to/).waitFor()

@@ -217,7 +217,7 @@ describe('Directions in the Generate view', () => {
     const find = (name: string): HTMLButtonElement => [...document.querySelectorAll<HTMLButtonElement>('button')].find((b) => (b.getAttribute('aria-label') ?? b.textContent)!.trim() === name)!
     find('+ walk').click()
     await flushPromises()
-    expect(document.body.textContent).toContain('Keyframes: 1 edited image (add one more).')
+    expect(document.body.textContent).toContain('Keyframes: 1 chosen image (add one more).')
 
     // Walk along PC1: four keyframes through the image, ±2 along the direction; the walk is made.
     find('Walk along').click()

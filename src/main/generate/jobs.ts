@@ -5,6 +5,8 @@ import type {
   ExportCollectionJobOutput,
   ExportJobInput,
   ExportJobOutput,
+  FindJobInput,
+  FindJobOutput,
   GenerateJobInput,
   GenerateJobOutput,
   JobEvent,
@@ -17,6 +19,7 @@ import type {
 } from '../trainer/child-messages'
 import { exportCollection } from './explore/collection-export'
 import { runDirections } from './explore/directions'
+import { findImage } from './explore/find'
 import { renderSources } from './explore/render'
 import { makeVariations } from './explore/variations'
 import { exportModel } from './export-model'
@@ -131,4 +134,43 @@ export async function directionsJob(input: DirectionsJobInput, ctx: TensorJobCon
   void _file
   void _ema
   return info
+}
+
+/** At most one progress event per this many ms, except those that carry a preview or end a phase. */
+const FIND_PROGRESS_MS = 150
+
+export async function findJob(input: FindJobInput, ctx: TensorJobContext): Promise<FindJobOutput> {
+  let last = 0
+  let phase = ''
+  const r = await findImage(input.runDir, {
+    ...generatorSource(input, ctx),
+    target: input.target,
+    steps: input.steps,
+    starts: input.starts,
+    ...(input.seed !== undefined ? { seed: input.seed } : {}),
+    signal: ctx.signal,
+    onProgress: (p) => {
+      const now = Date.now()
+      if (!p.preview && !p.target && p.phase === phase && now - last < FIND_PROGRESS_MS) return
+      last = now
+      phase = p.phase
+      ctx.emit({ type: 'find-progress', phase: p.phase, done: p.done, total: p.total, loss: p.loss, preview: p.preview ? own(p.preview) : null, ...(p.target ? { target: own(p.target) } : {}) })
+    }
+  })
+  return {
+    latent: Array.from(r.latent),
+    png: own(r.png),
+    targetPng: own(r.targetPng),
+    targetLabel: r.targetLabel,
+    psnr: r.psnr,
+    distance: r.distance,
+    baseline: r.baseline,
+    verdict: r.verdict,
+    summary: r.summary,
+    steps: r.steps,
+    starts: r.starts,
+    checkpoint: r.checkpoint,
+    step: r.step,
+    ms: r.ms
+  }
 }

@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto'
 import { relative, sep } from 'node:path'
-import type { JobProgress } from '@shared/contract'
+import type { FindProgress, JobProgress } from '@shared/contract'
 import { trainingTimelapse } from '../explore/timelapse'
 import { addToCollection, createCollection, deleteCollection, readFavoritesFile, removeFromCollection, renameCollection } from '../generate/favorites'
 import { readRun } from '../trainer/run/runs'
@@ -13,6 +13,12 @@ function inRun(runDir: string, path: string): string {
 }
 
 const pngDataUrl = (png: Uint8Array): string => `data:image/png;base64,${Buffer.from(png.buffer, png.byteOffset, png.byteLength).toString('base64')}`
+
+/** The bytes of a base64 data URL (the contract has checked its form). */
+function dataUrlBytes(url: string): Uint8Array {
+  const bytes = Buffer.from(url.slice(url.indexOf(',') + 1), 'base64')
+  return new Uint8Array(bytes.buffer, bytes.byteOffset, bytes.byteLength)
+}
 
 /** The run folder for an id, refused clearly before any child is asked. */
 async function runDirOf(studio: Studio, id: string): Promise<string> {
@@ -83,6 +89,35 @@ export const exploreHandlers = {
     )
     const wire = (v: { latent: number[]; png: Uint8Array }): { latent: number[]; image: string } => ({ latent: v.latent, image: pngDataUrl(v.png) })
     return { center: wire(r.center), neighbours: r.neighbours.map(wire), checkpoint: r.checkpoint, step: r.step }
+  },
+
+  /** Progress (with a preview of the best match now and then) goes out as `explore.findProgress` under the caller's jobId. */
+  'explore.find': async ({ id, checkpoint, image, steps, starts, jobId }, studio) => {
+    const dir = await runDirOf(studio, id)
+    const job = jobId ?? randomUUID()
+    const target = 'dataUrl' in image ? { bytes: dataUrlBytes(image.dataUrl), ...(image.name ? { name: image.name } : {}) } : { datasetImage: image.datasetImage, datasetsDir: studio.datasets.dir }
+    const r = await studio.jobs.run(
+      'find',
+      { runDir: dir, ...(checkpoint ? { checkpoint } : {}), target, steps, starts },
+      {
+        jobId: job,
+        onEvent: (event) => {
+          if (event.type !== 'find-progress') return
+          const progress: FindProgress = {
+            jobId: job,
+            phase: event.phase,
+            done: event.done,
+            total: event.total,
+            loss: event.loss,
+            preview: event.preview ? pngDataUrl(event.preview) : null,
+            ...(event.target ? { target: pngDataUrl(event.target) } : {})
+          }
+          studio.events.emit('explore.findProgress', progress)
+        }
+      }
+    )
+    const { png, targetPng, ...rest } = r
+    return { ...rest, image: pngDataUrl(png), target: pngDataUrl(targetPng) }
   },
 
   /** Progress goes out as `jobs.progress` (kind `export`) under the caller's jobId when it gave one. */

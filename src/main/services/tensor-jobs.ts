@@ -128,7 +128,8 @@ const CANCELLED: Record<TensorJobMethod, string> = {
   render: 'Rendering was cancelled.',
   variations: 'The variations were cancelled.',
   exportCollection: 'The export was cancelled.',
-  directions: 'Finding the directions was cancelled.'
+  directions: 'Finding the directions was cancelled.',
+  find: 'Finding the image was cancelled.'
 }
 
 function cancelledMessage(method: TensorJobMethod): string {

@@ -12,7 +12,7 @@ import type { TrainerEvent } from './events'
  *
  * The child says `ready` as soon as it listens; the host then sends `init` once, then jobs. A job is
  * `train`, `probe` (optionally calibrating first, which caches speeds) or one of the tensor jobs
- * (`generate`, `walk`, `export`, and the explore tools' `render`, `variations`, `exportCollection`, `directions`); it streams `event`s and ends with exactly one `done` or `failed`.
+ * (`generate`, `walk`, `export`, and the explore tools' `render`, `variations`, `exportCollection`, `directions`, `find`); it streams `event`s and ends with exactly one `done` or `failed`.
  * One child may run several jobs at once. `control` flips the cooperative pause/stop flags the
  * training loop polls between steps; `cancel` asks any job to end early (a training job stops with a
  * checkpoint, a tensor job ends `failed` with code `cancelled` and writes nothing more).
@@ -141,6 +141,35 @@ export interface DirectionsJobInput extends GeneratorJobInput {
 
 export type DirectionsJobOutput = DirectionsInfo
 
+/** "Find my image": the picture to look for (a file on this machine, its bytes, or an image of the run's dataset). */
+export type FindJobTarget = { file: string } | { bytes: Uint8Array; name?: string } | { datasetImage: number; datasetsDir: string }
+
+export interface FindJobInput extends GeneratorJobInput {
+  target: FindJobTarget
+  steps: number
+  starts: number
+  seed?: number
+}
+
+export interface FindJobOutput {
+  /** The found latent, before ψ. */
+  latent: number[]
+  png: Uint8Array
+  /** The target as compared (preprocessed like the run's dataset). */
+  targetPng: Uint8Array
+  targetLabel: string
+  psnr: number
+  distance: number
+  baseline: number
+  verdict: 'close' | 'rough' | 'none'
+  summary: string
+  steps: number
+  starts: number
+  checkpoint: string
+  step: number
+  ms: number
+}
+
 export interface ExportJobOutput {
   dir: string
   files: string[]
@@ -158,6 +187,7 @@ export interface JobMethods {
   variations: { input: VariationsJobInput; output: VariationsJobOutput }
   exportCollection: { input: ExportCollectionJobInput; output: ExportCollectionJobOutput }
   directions: { input: DirectionsJobInput; output: DirectionsJobOutput }
+  find: { input: FindJobInput; output: FindJobOutput }
 }
 export type JobMethod = keyof JobMethods
 /** The jobs that only make images or files from a run's checkpoint (no training). */
@@ -170,7 +200,18 @@ export interface JobProgressEvent {
   done: number
   total: number
 }
-export type JobEvent = TrainerEvent | JobProgressEvent
+/** "Find my image": how far the search has got, with a PNG of the best match now and then. */
+export interface FindProgressEvent {
+  type: 'find-progress'
+  phase: 'screen' | 'explore' | 'refine' | 'done'
+  done: number
+  total: number
+  loss: number | null
+  preview: Uint8Array | null
+  /** The target as compared, on the first event only. */
+  target?: Uint8Array
+}
+export type JobEvent = TrainerEvent | JobProgressEvent | FindProgressEvent
 
 export type StartJob = { [M in JobMethod]: { type: 'job'; jobId: string; method: M; input: JobMethods[M]['input'] } }[JobMethod]
 

@@ -4,7 +4,7 @@
  * in tests on an in-memory port. It never imports `electron`.
  *
  * It answers the port protocol of ./child-messages: an `init` message with the paths, then jobs (`train`,
- * `probe`, and the tensor jobs `generate`, `walk`, `export`, `render`, `variations`, `exportCollection`, `directions`) that stream events back and end with
+ * `probe`, and the tensor jobs `generate`, `walk`, `export`, `render`, `variations`, `exportCollection`, `directions`, `find`) that stream events back and end with
  * `done` or `failed`; `control` messages flip the cooperative pause/stop flags the training loop
  * polls between steps, `cancel` aborts a job at its next check.
  */
@@ -44,6 +44,7 @@ export interface TrainerDeps {
   variations(input: JobMethods['variations']['input'], ctx: TensorJobContext): Promise<JobMethods['variations']['output']>
   exportCollection(input: JobMethods['exportCollection']['input'], ctx: TensorJobContext): Promise<JobMethods['exportCollection']['output']>
   directions(input: JobMethods['directions']['input'], ctx: TensorJobContext): Promise<JobMethods['directions']['output']>
+  find(input: JobMethods['find']['input'], ctx: TensorJobContext): Promise<JobMethods['find']['output']>
 }
 
 export interface ServeTrainerOptions {
@@ -53,7 +54,7 @@ export interface ServeTrainerOptions {
 }
 
 type TensorJobs = typeof Jobs
-type TensorJobName = 'generateJob' | 'walkJob' | 'exportJob' | 'renderJob' | 'variationsJob' | 'exportCollectionJob' | 'directionsJob'
+type TensorJobName = 'generateJob' | 'walkJob' | 'exportJob' | 'renderJob' | 'variationsJob' | 'exportCollectionJob' | 'directionsJob' | 'findJob'
 
 /** A tensor job of generate/jobs.ts, loaded (with TensorFlow.js) on first use. */
 function lazyJob<K extends TensorJobName>(name: K): TensorJobs[K] {
@@ -87,7 +88,8 @@ const defaultDeps: TrainerDeps = {
   render: lazyJob('renderJob'),
   variations: lazyJob('variationsJob'),
   exportCollection: lazyJob('exportCollectionJob'),
-  directions: lazyJob('directionsJob')
+  directions: lazyJob('directionsJob'),
+  find: lazyJob('findJob')
 }
 
 interface LiveJob {
@@ -169,6 +171,8 @@ export function serveTrainer(port: ChildPort, options: ServeTrainerOptions = {})
           return deps.exportCollection(message.input, ctx)
         case 'directions':
           return deps.directions(message.input, ctx)
+        case 'find':
+          return deps.find(message.input, ctx)
       }
     })()
 

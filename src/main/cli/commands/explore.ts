@@ -5,6 +5,7 @@ import { join } from 'node:path'
 import { exportCollection } from '../../generate/explore/collection-export'
 import type { LatentSource } from '../../generate/explore/render'
 import { makeVariations, MAX_VARIATIONS } from '../../generate/explore/variations'
+import { findCommand, FIND_USAGE } from './explore-find'
 import { readPngText, withPngText } from '../../generate/png-text'
 import { gridPng } from '../../trainer/run/grid'
 import { writeFileAtomic } from '../../util/fs'
@@ -46,7 +47,8 @@ const SUBCOMMANDS: Record<string, { usage: string; run: (argv: string[], io: Com
   variations: { usage: VARIATIONS_USAGE, run: variations },
   directions: { usage: DIRECTIONS_USAGE, run: directionsCommand },
   apply: { usage: APPLY_USAGE, run: (argv, io) => applyCommand(argv, io, centerFromPng) },
-  direction: { usage: DIRECTION_USAGE, run: directionCommand }
+  direction: { usage: DIRECTION_USAGE, run: directionCommand },
+  find: { usage: FIND_USAGE, run: findCommand }
 }
 
 export const EXPLORE_USAGE = ['gan-studio explore <tool> …', ...Object.values(SUBCOMMANDS).map((s) => `  ${s.usage}`)].join('\n')

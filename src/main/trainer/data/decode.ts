@@ -127,7 +127,6 @@ interface Probe {
  */
 export async function decodeImage(file: string, byteSize: number, pp: ResolvedPreprocess, scratch?: Scratch): Promise<DecodedImage> {
   if (byteSize === 0) throw new SkipFile('empty file (0 bytes)')
-  const res = pp.resolution
   // With a scratch buffer the file is read once into memory and decoded from there; without one
   // (previews) only the first 64 KiB are read, for the header. JPEG and PNG headers are parsed in
   // JS; other formats ask sharp.
@@ -154,6 +153,29 @@ export async function decodeImage(file: string, byteSize: number, pp: ResolvedPr
     if (err instanceof SkipFile) throw err
     throw new SkipFile(await explainFailure(input, err))
   }
+  return decodeProbed(input, probe, pp)
+}
+
+/**
+ * Decodes image bytes already in memory (a file dropped on the studio, say) exactly as decodeImage
+ * decodes a file: the same probing, flattening, colour handling and crop. Throws `SkipFile`.
+ */
+export async function decodeImageBytes(bytes: Buffer, pp: ResolvedPreprocess): Promise<DecodedImage> {
+  if (bytes.length === 0) throw new SkipFile('empty file (0 bytes)')
+  let probe: Probe
+  try {
+    const header = readImageHeader(bytes)
+    probe = header ? { ...orientedSize(header), channels: header.channels, hasAlpha: header.hasAlpha, format: header.format } : await withOwnError(() => probeImage(bytes))
+  } catch (err) {
+    if (err instanceof SkipFile) throw err
+    throw new SkipFile(await explainFailure(bytes, err))
+  }
+  return decodeProbed(bytes, probe, pp)
+}
+
+/** The part of a decode after the header is known: size checks, then the sharp pipeline. */
+async function decodeProbed(input: string | Buffer, probe: Probe, pp: ResolvedPreprocess): Promise<DecodedImage> {
+  const res = pp.resolution
   const { width, height } = probe
   if (!width || !height) throw new SkipFile('has no image size in its header (damaged file?)')
   const isVector = probe.format === 'svg'

@@ -283,8 +283,8 @@ export const useGenerateStore = defineStore('generate', () => {
     if (!seeds.includes(seed) && seeds.length < 32) walkSeedsText.value = [...seeds, seed].join(', ')
   }
 
-  /** Adds a latent (e.g. an image edited with directions) as a keyframe after the current ones (typed seeds become keyframes too). */
-  function addLatentToWalk(latent: number[], label: string): void {
+  /** Adds a latent (an image edited with directions, a found image) as a keyframe after the current ones (typed seeds become keyframes too). */
+  function addLatentToWalk(latent: number[], label = 'found image'): void {
     const typed = (): WalkKey[] => {
       const text = walkSeedsText.value
       if (!text.trim()) return []
@@ -300,7 +300,7 @@ export const useGenerateStore = defineStore('generate', () => {
     walkCollection.value = {
       name: label,
       keys,
-      label: `Keyframes: ${seeds.length ? `seed${seeds.length > 1 ? 's' : ''} ${seeds.join(', ')} and ` : ''}${latents} edited image${latents > 1 ? 's' : ''}${keys.length < 2 ? ' (add one more)' : ''}.`
+      label: `Keyframes: ${seeds.length ? `seed${seeds.length > 1 ? 's' : ''} ${seeds.join(', ')} and ` : ''}${latents} chosen image${latents > 1 ? 's' : ''}${keys.length < 2 ? ' (add one more)' : ''}.`
     }
   }
 

@@ -34,8 +34,8 @@ export const useVariationsStore = defineStore('variations', () => {
   const neighbours = shallowRef<VariationImage[]>([])
   const history = shallowRef<VariationCentre[]>([])
   const busy = ref(false)
-  /** The seed the first centre came from (for labels). */
-  const origin = ref<number | null>(null)
+  /** What the first centre was, for labels: "seed 42", "found: moth.png". */
+  const origin = ref<string | null>(null)
   /** The request rendering now; cancelled (jobs.cancel) when a newer one replaces it or the dialog closes. */
   let running: string | null = null
 
@@ -83,10 +83,22 @@ export const useVariationsStore = defineStore('variations', () => {
     truncation.value = opts.truncation
     checkpoint.value = opts.checkpoint
     history.value = []
-    origin.value = typeof from === 'number' ? from : null
+    origin.value = typeof from === 'number' ? `seed ${from}` : from.label
     centre.value = null
     neighbours.value = []
     return typeof from === 'number' ? load({ seed: from }, `seed ${from}`) : load({ latent: from.latent }, from.label)
+  }
+
+  /** Starts from a latent (a found image, say), with a fresh history. */
+  function openLatent(id: string, latent: number[], label: string, opts: { truncation: number; checkpoint: string | null }): Promise<boolean> {
+    runId.value = id
+    truncation.value = opts.truncation
+    checkpoint.value = opts.checkpoint
+    history.value = []
+    origin.value = label
+    centre.value = null
+    neighbours.value = []
+    return load({ latent }, label)
   }
 
   /** New neighbours around the same centre (after the strength changed, or to shuffle). */
@@ -104,7 +116,7 @@ export const useVariationsStore = defineStore('variations', () => {
     const picked = neighbours.value[i]
     const current = centre.value
     if (!picked || !current || busy.value) return false
-    const label = `variation of ${origin.value !== null ? `seed ${origin.value}` : 'a latent'} (${history.value.length + 1} step${history.value.length ? 's' : ''} away)`
+    const label = `variation of ${origin.value ?? 'a latent'} (${history.value.length + 1} step${history.value.length ? 's' : ''} away)`
     const ok = await load({ latent: picked.latent }, label)
     if (ok) history.value = [...history.value, current]
     return ok
@@ -129,5 +141,5 @@ export const useVariationsStore = defineStore('variations', () => {
     busy.value = false
   }
 
-  return { runId, strength, count, variationSeed, truncation, centre, neighbours, history, busy, open, refresh, shuffle, recentre, back, close }
+  return { runId, strength, count, variationSeed, truncation, centre, neighbours, history, busy, open, openLatent, refresh, shuffle, recentre, back, close }
 })
