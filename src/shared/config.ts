@@ -129,6 +129,14 @@ export const LossSchema = z.object({
   r1Every: int(1, 64).default(4).meta({
     title: 'R1 every',
     description: 'Apply the R1 penalty only every few steps. It saves time with little effect on quality.'
+  }),
+  /**
+   * Weight of the mode-seeking term (Mao et al. 2019, "Mode Seeking GANs"): the generator is
+   * rewarded for giving different latents different images. 0 turns it off.
+   */
+  modeSeeking: z.number().min(0).max(10).default(0).meta({
+    title: 'Variety push',
+    description: 'Rewards the generator for making different pictures from different seeds, which keeps every seed from giving the same image early in a run. 0 turns it off.'
   })
 })
 

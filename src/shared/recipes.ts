@@ -27,7 +27,7 @@ export function recommendedSettings(resolution: Resolution, imageCount: number |
   if (resolution === 32) {
     return {
       model: { arch: 'dcgan', latentDim: 64, gChannels: 32, dChannels: 32, gNorm: 'channel', dNorm: 'batch', mbstd: true },
-      loss: { type: 'nonsaturating', r1Gamma: 0, r1Every: 4 },
+      loss: { type: 'nonsaturating', r1Gamma: 0, r1Every: 4, modeSeeking: 1 },
       augment: { xflip: true, color: false, translation: true, cutout: small }
     }
   }

@@ -186,7 +186,9 @@ export function stepGradients(
       tapeF.backward([[outF.logits, loss.dFakeForD]], { params: isD, rootGrads: false })
       dFakeIn = tapeF.backward([[outF.logits, loss.dFakeForG]], { params: () => false }).get(fakeIn.id)!
     }
-    const dFake = augmentBackward(dFakeIn as tf.Tensor4D, inputs.augFake)
+    const dFakeAdv = augmentBackward(dFakeIn as tf.Tensor4D, inputs.augFake)
+    const ms = options.loss.modeSeeking > 0 ? modeSeekingGradient(fake, z, options.loss.modeSeeking, total) : null
+    const dFake = ms ? tf.add(dFakeAdv, ms) : dFakeAdv
     tapeG.backward([[fake, dFake]], { params: isG })
 
     const dParams = new Map<string, tf.Tensor>(tapeF.paramGrads)
@@ -210,6 +212,35 @@ export function stepGradients(
     }
   })
   return { gGrads, dGrads, scalars: scalars! }
+}
+
+/**
+ * The gradient, with respect to the generated images, of the mode-seeking term (Mao et al. 2019):
+ * λ / (r + ε), where r is the mean over pairs (image i, image i + n/2 of this batch or shard) of
+ * mean|G(zᵢ) − G(zⱼ)| ÷ mean|zᵢ − zⱼ|. It is large when different latents give the same picture
+ * and fades once they differ, so it acts against collapse and leaves a healthy run nearly alone.
+ * A shard's term is weighted by its share of the batch. (An odd image out is left unpaired.)
+ */
+export function modeSeekingGradient(fake: tf.Tensor4D, z: tf.Tensor2D, lambda: number, total: number): tf.Tensor4D | null {
+  const n = fake.shape[0]
+  const h = Math.floor(n / 2)
+  if (h === 0) return null
+  return tf.tidy(() => {
+    const a = tf.slice(fake, [0, 0, 0, 0], [h, -1, -1, -1])
+    const b = tf.slice(fake, [h, 0, 0, 0], [h, -1, -1, -1])
+    const numel = a.size / h
+    const zd = tf.mean(tf.abs(tf.sub(tf.slice(z, [0, 0], [h, -1]), tf.slice(z, [h, 0], [h, -1]))), 1) // [h]
+    const diff = tf.sub(a, b)
+    const imgD = tf.mean(tf.abs(diff), [1, 2, 3]) // [h]
+    const r = tf.mean(tf.div(imgD, zd))
+    // d(λ·w/(r+ε))/dr = −λ·w/(r+ε)², with w = n/total the shard's share.
+    const outer = tf.div(tf.scalar((-lambda * n) / total), tf.square(tf.add(r, 1e-5)))
+    const perPair = tf.reshape(tf.div(outer, tf.mul(zd, h * numel)), [h, 1, 1, 1])
+    const gA = tf.mul(tf.sign(diff), perPair)
+    const parts: tf.Tensor4D[] = [gA as tf.Tensor4D, tf.neg(gA) as tf.Tensor4D]
+    if (n > 2 * h) parts.push(tf.zeros([n - 2 * h, ...fake.shape.slice(1)]) as tf.Tensor4D)
+    return tf.concat(parts, 0) as tf.Tensor4D
+  })
 }
 
 /**

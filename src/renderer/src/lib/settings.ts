@@ -104,6 +104,7 @@ export const PANEL: PanelEntry[] = [
   },
   { path: 'loss.r1Gamma', group: 'Optimizer', step: 0.1 },
   { path: 'loss.r1Every', group: 'Optimizer', advanced: true, unit: 'steps' },
+  { path: 'loss.modeSeeking', group: 'Optimizer', advanced: true, step: 0.1 },
   { path: 'optimizer.gBeta1', group: 'Optimizer', advanced: true, step: 0.05 },
   { path: 'optimizer.gBeta2', group: 'Optimizer', advanced: true, step: 0.001 },
   { path: 'optimizer.dBeta1', group: 'Optimizer', advanced: true, step: 0.05 },
