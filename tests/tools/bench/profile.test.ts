@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest'
-import { categorize, kernelMacs } from '../../../tools/bench/profile'
+import { categorize, kernelMacs, macsPerCycle } from '../../../tools/bench/profile'
 import { parseCpuMhz } from '../../../tools/bench/load'
 
 describe('profile accounting', () => {
@@ -24,7 +24,13 @@ describe('profile accounting', () => {
     expect(categorize('adamRange', new URL('../../../src/main/trainer/model/params.ts', import.meta.url).href)).toMatch(/Adam, EMA/)
     expect(categorize('fill', new URL('../../../src/main/trainer/train.ts', import.meta.url).href)).toMatch(/batch assembly/)
     expect(categorize('x', new URL('../../../src/main/trainer/model/gan.ts', import.meta.url).href)).toBe('JS model/gan.ts')
-    expect(categorize('emit', 'node:events')).toBe('Node.js internals')
+    expect(categorize('emit', 'node:events')).toBe('Node.js internals and native addons (the native CPU kernels)')
+  })
+
+  it('holds the convolutions against AVX2/FMA peak when the native kernels ran them, else WASM SIMD', () => {
+    expect(macsPerCycle('wasm (SIMD, 1 thread) + native kernels (AVX2/FMA), one thread').macs).toBe(16)
+    expect(macsPerCycle('wasm (SIMD, 1 thread), native kernels off: GAN_STUDIO_NATIVE=0').macs).toBe(4)
+    expect(macsPerCycle('wasm (SIMD, 2 threads)').macs).toBe(4)
   })
 
   it('reads the clock from /proc/cpuinfo', () => {
