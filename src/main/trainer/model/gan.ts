@@ -238,7 +238,7 @@ export function modeSeekingGradient(fake: tf.Tensor4D, z: tf.Tensor2D, lambda: n
     const perPair = tf.reshape(tf.div(outer, tf.mul(zd, h * numel)), [h, 1, 1, 1])
     const gA = tf.mul(tf.sign(diff), perPair)
     const parts: tf.Tensor4D[] = [gA as tf.Tensor4D, tf.neg(gA) as tf.Tensor4D]
-    if (n > 2 * h) parts.push(tf.zeros([n - 2 * h, ...fake.shape.slice(1)]) as tf.Tensor4D)
+    if (n > 2 * h) parts.push(tf.zeros([n - 2 * h, fake.shape[1], fake.shape[2], fake.shape[3]]))
     return tf.concat(parts, 0) as tf.Tensor4D
   })
 }
