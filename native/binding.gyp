@@ -4,7 +4,7 @@
   "targets": [
     {
       "target_name": "gan_studio_native",
-      "sources": ["src/addon.c", "src/gemm.c", "src/conv.c"],
+      "sources": ["src/addon.c", "src/gemm.c", "src/conv.c", "src/elementwise.c"],
       "defines": ["NAPI_VERSION=8"],
       "cflags": ["-O3", "-std=gnu11", "-fno-math-errno", "-Wall", "-Wextra", "-Wno-unused-parameter"],
       "cflags!": ["-O2"],

@@ -219,6 +219,175 @@ static napi_value Conv2dBackpropInput(napi_env env, napi_callback_info info) { r
 /* conv2dBackpropFilter(x, dy, dfilter, geom) */
 static napi_value Conv2dBackpropFilter(napi_env env, napi_callback_info info) { return conv_call(env, info, FILTER_GRAD); }
 
+/* ── Element-wise kernels ─────────────────────────────────────────────────────────────────── */
+
+/* A Float32Array argument (any length), or NULL with an exception; its length in *len. */
+static float *f32any(napi_env env, napi_value v, size_t *len, const char *what) {
+  bool is_typed = false;
+  napi_typedarray_type type;
+  void *data = NULL;
+  if (napi_is_typedarray(env, v, &is_typed) != napi_ok || !is_typed || napi_get_typedarray_info(env, v, &type, len, &data, NULL, NULL) != napi_ok ||
+      type != napi_float32_array) {
+    napi_throw_type_error(env, NULL, what);
+    return NULL;
+  }
+  return (float *)data;
+}
+
+/* A Float32Array or null/undefined (then *out stays NULL); false with an exception otherwise. */
+static bool f32opt(napi_env env, napi_value v, float **out, size_t *len, const char *what) {
+  napi_valuetype t;
+  *out = NULL;
+  *len = 0;
+  if (napi_typeof(env, v, &t) != napi_ok) return false;
+  if (t == napi_null || t == napi_undefined) return true;
+  *out = f32any(env, v, len, what);
+  return *out != NULL;
+}
+
+static bool num(napi_env env, napi_value v, double *out, const char *what) {
+  if (napi_get_value_double(env, v, out) != napi_ok) {
+    napi_throw_type_error(env, NULL, what);
+    return false;
+  }
+  return true;
+}
+
+static napi_value range_error(napi_env env, const char *what) {
+  napi_throw_range_error(env, NULL, what);
+  return NULL;
+}
+
+/* scratch doubles for the reductions (per thread, grown as needed) */
+static double *acc_doubles(napi_env env, long count) {
+  static _Thread_local double *buf = NULL;
+  static _Thread_local long cap = 0;
+  (void)env;
+  if (count > cap) {
+    double *nb = realloc(buf, (size_t)count * sizeof(double));
+    if (!nb) return NULL;
+    buf = nb;
+    cap = count;
+  }
+  return buf;
+}
+
+/* actGrad(dy, y, dx, act, alpha) */
+static napi_value ActGrad(napi_env env, napi_callback_info info) {
+  size_t argc = 5;
+  napi_value argv[5];
+  CHECK(env, napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
+  if (argc < 5) return range_error(env, "actGrad(dy, y, dx, act, alpha)");
+  size_t n1, n2, n3;
+  double act, alpha;
+  const float *dy = f32any(env, argv[0], &n1, "actGrad: dy must be a Float32Array");
+  if (!dy) return NULL;
+  const float *y = f32any(env, argv[1], &n2, "actGrad: y must be a Float32Array");
+  if (!y) return NULL;
+  float *dx = f32any(env, argv[2], &n3, "actGrad: dx must be a Float32Array");
+  if (!dx || !num(env, argv[3], &act, "actGrad: act") || !num(env, argv[4], &alpha, "actGrad: alpha")) return NULL;
+  if (n1 != n3 || n2 != n3) return range_error(env, "actGrad: dy, y and dx differ in length");
+  gs_ew_act_grad(dy, y, dx, (long)n3, (int)act, (float)alpha);
+  return NULL;
+}
+
+/* biasAct(x, bias, y, act, alpha): rows of bias.length */
+static napi_value BiasAct(napi_env env, napi_callback_info info) {
+  size_t argc = 5;
+  napi_value argv[5];
+  CHECK(env, napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
+  if (argc < 5) return range_error(env, "biasAct(x, bias, y, act, alpha)");
+  size_t nx, c, ny;
+  double act, alpha;
+  const float *x = f32any(env, argv[0], &nx, "biasAct: x must be a Float32Array");
+  if (!x) return NULL;
+  const float *bias = f32any(env, argv[1], &c, "biasAct: bias must be a Float32Array");
+  if (!bias) return NULL;
+  float *y = f32any(env, argv[2], &ny, "biasAct: y must be a Float32Array");
+  if (!y || !num(env, argv[3], &act, "biasAct: act") || !num(env, argv[4], &alpha, "biasAct: alpha")) return NULL;
+  if (c == 0 || nx != ny || nx % c) return range_error(env, "biasAct: sizes do not fit");
+  gs_ew_bias_act(x, bias, y, (long)(nx / c), (long)c, (int)act, (float)alpha);
+  return NULL;
+}
+
+/* channelSum(x, w | null, out, perSample): out.length channels */
+static napi_value ChannelSum(napi_env env, napi_callback_info info) {
+  size_t argc = 4;
+  napi_value argv[4];
+  CHECK(env, napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
+  if (argc < 4) return range_error(env, "channelSum(x, w, out, perSample)");
+  size_t nx, nw, c;
+  double per;
+  float *w;
+  const float *x = f32any(env, argv[0], &nx, "channelSum: x must be a Float32Array");
+  if (!x || !f32opt(env, argv[1], &w, &nw, "channelSum: w must be a Float32Array or null")) return NULL;
+  float *out = f32any(env, argv[2], &c, "channelSum: out must be a Float32Array");
+  if (!out || !num(env, argv[3], &per, "channelSum: perSample")) return NULL;
+  const long rows = c ? (long)(nx / c) : 0;
+  if (c == 0 || nx % c || per < 1 || (w && (double)nw * per < (double)rows)) return range_error(env, "channelSum: sizes do not fit");
+  double *acc = acc_doubles(env, (long)c);
+  if (!acc) return out_of_memory(env);
+  gs_ew_channel_sum(x, w, out, rows, (long)c, (long)per, acc);
+  return NULL;
+}
+
+/* channelNorm(x, gamma, beta, y, xhat, rstd, epsilon) */
+static napi_value ChannelNorm(napi_env env, napi_callback_info info) {
+  size_t argc = 7;
+  napi_value argv[7];
+  CHECK(env, napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
+  if (argc < 7) return range_error(env, "channelNorm(x, gamma, beta, y, xhat, rstd, epsilon)");
+  size_t nx, c, nb, ny, nh, nr;
+  double eps;
+  const float *x = f32any(env, argv[0], &nx, "channelNorm: x");
+  if (!x) return NULL;
+  const float *gamma = f32any(env, argv[1], &c, "channelNorm: gamma");
+  if (!gamma) return NULL;
+  const float *beta = f32any(env, argv[2], &nb, "channelNorm: beta");
+  if (!beta) return NULL;
+  float *y = f32any(env, argv[3], &ny, "channelNorm: y");
+  if (!y) return NULL;
+  float *xhat = f32any(env, argv[4], &nh, "channelNorm: xhat");
+  if (!xhat) return NULL;
+  float *rstd = f32any(env, argv[5], &nr, "channelNorm: rstd");
+  if (!rstd || !num(env, argv[6], &eps, "channelNorm: epsilon")) return NULL;
+  if (c == 0 || nb != c || nx % c || ny != nx || nh != nx || nr != nx / c) return range_error(env, "channelNorm: sizes do not fit");
+  gs_ew_channel_norm(x, gamma, beta, y, xhat, rstd, (long)(nx / c), (long)c, eps);
+  return NULL;
+}
+
+/* channelNormGrad(dy, xhat, rstd, gamma, w | null, dx, dgamma, dbeta, perSample) */
+static napi_value ChannelNormGrad(napi_env env, napi_callback_info info) {
+  size_t argc = 9;
+  napi_value argv[9];
+  CHECK(env, napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
+  if (argc < 9) return range_error(env, "channelNormGrad(dy, xhat, rstd, gamma, w, dx, dgamma, dbeta, perSample)");
+  size_t n, nh, nr, c, nw, ndx, ndg, ndb;
+  double per;
+  float *w;
+  const float *dy = f32any(env, argv[0], &n, "channelNormGrad: dy");
+  if (!dy) return NULL;
+  const float *xhat = f32any(env, argv[1], &nh, "channelNormGrad: xhat");
+  if (!xhat) return NULL;
+  const float *rstd = f32any(env, argv[2], &nr, "channelNormGrad: rstd");
+  if (!rstd) return NULL;
+  const float *gamma = f32any(env, argv[3], &c, "channelNormGrad: gamma");
+  if (!gamma || !f32opt(env, argv[4], &w, &nw, "channelNormGrad: w")) return NULL;
+  float *dx = f32any(env, argv[5], &ndx, "channelNormGrad: dx");
+  if (!dx) return NULL;
+  float *dgamma = f32any(env, argv[6], &ndg, "channelNormGrad: dgamma");
+  if (!dgamma) return NULL;
+  float *dbeta = f32any(env, argv[7], &ndb, "channelNormGrad: dbeta");
+  if (!dbeta || !num(env, argv[8], &per, "channelNormGrad: perSample")) return NULL;
+  const long rows = c ? (long)(n / c) : 0;
+  if (c == 0 || n % c || nh != n || nr != (size_t)rows || ndx != n || ndg != c || ndb != c || per < 1 || (w && (double)nw * per < (double)rows))
+    return range_error(env, "channelNormGrad: sizes do not fit");
+  double *acc = acc_doubles(env, 2 * (long)c);
+  if (!acc) return out_of_memory(env);
+  gs_ew_channel_norm_grad(dy, xhat, rstd, gamma, w, dx, dgamma, dbeta, rows, (long)c, (long)per, acc);
+  return NULL;
+}
+
 NAPI_MODULE_INIT() {
   gs_scratch *s = calloc(1, sizeof(gs_scratch));
   if (!s || napi_set_instance_data(env, s, free_scratch, NULL) != napi_ok) {
@@ -233,6 +402,11 @@ NAPI_MODULE_INIT() {
       {"conv2d", NULL, Conv2d, NULL, NULL, NULL, napi_default_jsproperty, NULL},
       {"conv2dBackpropInput", NULL, Conv2dBackpropInput, NULL, NULL, NULL, napi_default_jsproperty, NULL},
       {"conv2dBackpropFilter", NULL, Conv2dBackpropFilter, NULL, NULL, NULL, napi_default_jsproperty, NULL},
+      {"actGrad", NULL, ActGrad, NULL, NULL, NULL, napi_default_jsproperty, NULL},
+      {"biasAct", NULL, BiasAct, NULL, NULL, NULL, napi_default_jsproperty, NULL},
+      {"channelSum", NULL, ChannelSum, NULL, NULL, NULL, napi_default_jsproperty, NULL},
+      {"channelNorm", NULL, ChannelNorm, NULL, NULL, NULL, napi_default_jsproperty, NULL},
+      {"channelNormGrad", NULL, ChannelNormGrad, NULL, NULL, NULL, napi_default_jsproperty, NULL},
   };
   if (napi_define_properties(env, exports, sizeof(props) / sizeof(props[0]), props) != napi_ok) return NULL;
   return exports;

@@ -60,4 +60,18 @@ int gs_conv2d_backprop_filter(gs_scratch *s, const gs_conv *g, const float *x, c
 /* y[r, j] = act(y[r, j] + bias[j]) over `rows` rows of `cols` (bias may be NULL; nbias 1 broadcasts). */
 void gs_bias_act(float *y, long rows, long cols, const float *bias, long nbias, int act, float alpha);
 
+/* Element-wise kernels (elementwise.c); activation codes of their own: */
+enum { GS_EW_LINEAR = 0, GS_EW_RELU = 1, GS_EW_LEAKYRELU = 2, GS_EW_TANH = 3, GS_EW_SIGMOID = 4 };
+/* dx = dy · act'(x), from the activation's output y. */
+void gs_ew_act_grad(const float *dy, const float *y, float *dx, long n, int act, float alpha);
+/* y[r, k] = act(x[r, k] + bias[k]). */
+void gs_ew_bias_act(const float *x, const float *bias, float *y, long rows, long c, int act, float alpha);
+/* out[k] = Σ_r x[r, k] · (w ? w[r / per_sample] : 1); acc: c doubles of scratch. */
+void gs_ew_channel_sum(const float *x, const float *w, float *out, long rows, long c, long per_sample, double *acc);
+/* Per-row norm over the last axis: y = x̂ · γ + β, with x̂ and 1/σ kept for the backward. */
+void gs_ew_channel_norm(const float *x, const float *gamma, const float *beta, float *y, float *xhat, float *rstd, long rows, long c, double eps);
+/* Its backward: dx, and dγ, dβ summed over rows (sample-weighted when w); acc: 2c doubles. */
+void gs_ew_channel_norm_grad(const float *dy, const float *xhat, const float *rstd, const float *gamma, const float *w, float *dx, float *dgamma, float *dbeta,
+                             long rows, long c, long per_sample, double *acc);
+
 #endif

@@ -1,4 +1,5 @@
 import * as tf from '@tensorflow/tfjs'
+import { nativeKernels, type NativeKernels } from '../tf/native'
 
 /**
  * Element-wise kernels for the training engine, written once as loops over Float32Arrays and
@@ -18,6 +19,11 @@ export interface KernelSpec<A> {
   /** Output shapes from the input shapes and attributes. */
   outputs(inputShapes: number[][], attrs: A): number[][]
   run(inputs: F32[], outputs: F32[], shapes: number[][], attrs: A): void
+  /**
+   * The same on the native CPU kernels (tf/native.ts), used on `wasm` when they are loaded;
+   * returns false to fall back to `run` (e.g. an activation the addon does not have).
+   */
+  native?(k: NativeKernels, inputs: F32[], outputs: F32[], shapes: number[][], attrs: A): boolean
 }
 
 type Info = tf.TensorInfo
@@ -45,12 +51,10 @@ function registerFor<A>(spec: KernelSpec<A>): void {
         const shapes = ins.map((t) => t.shape)
         const outs = spec.outputs(shapes, attrs as unknown as A).map((s) => b.makeOutput(s, 'float32'))
         // Views are taken after the last allocation: growing the heap detaches earlier ones.
-        spec.run(
-          ins.map((t) => b.typedArrayFromHeap(t)),
-          outs.map((t) => b.typedArrayFromHeap(t)),
-          shapes,
-          attrs as unknown as A
-        )
+        const inArrays = ins.map((t) => b.typedArrayFromHeap(t))
+        const outArrays = outs.map((t) => b.typedArrayFromHeap(t))
+        const k = spec.native ? nativeKernels() : null
+        if (!k || !spec.native!(k, inArrays, outArrays, shapes, attrs as unknown as A)) spec.run(inArrays, outArrays, shapes, attrs as unknown as A)
         return outs.length === 1 ? outs[0]! : outs
       }
     })
@@ -135,10 +139,17 @@ const size = (shape: number[]): number => shape.reduce((a, b) => a * b, 1)
 
 export type Activation = 'linear' | 'relu' | 'leakyrelu' | 'tanh' | 'sigmoid'
 
+/** The native element-wise kernels' activation codes (native/src/kernels.h, GS_EW_*). */
+const NATIVE_EW_ACT: Record<Activation, number> = { linear: 0, relu: 1, leakyrelu: 2, tanh: 3, sigmoid: 4 }
+
 /** dx for y = act(x), from dy and y (leaky ReLU and ReLU keep the sign of x in y). */
 export const actGradKernel = defineKernel<{ act: Activation; alpha: number }>({
   name: 'ActGrad',
   outputs: ([dy]) => [dy!],
+  native(k, [dy, y], [dx], _shapes, { act, alpha }) {
+    k.actGrad(dy!, y!, dx!, NATIVE_EW_ACT[act], alpha)
+    return true
+  },
   run([dy, y], [dx], _shapes, { act, alpha }) {
     const n = dx!.length
     const g = dy!
@@ -178,6 +189,11 @@ export const actGradKernel = defineKernel<{ act: Activation; alpha: number }>({
 export const channelSumKernel = defineKernel<{ weighted: boolean }>({
   name: 'ChannelSum',
   outputs: (shapes) => [[shapes[0]![shapes[0]!.length - 1]!]],
+  native(k, [x, w], [out], [shape], { weighted }) {
+    const c = shape![shape!.length - 1]!
+    k.channelSum(x!, weighted ? w! : null, out!, x!.length / c / shape![0]!)
+    return true
+  },
   run([x, w], [out], [shape], { weighted }) {
     const c = shape![shape!.length - 1]!
     const rows = x!.length / c
@@ -214,6 +230,10 @@ export const scaleSamplesKernel = defineKernel<Record<string, never>>({
 export const channelNormKernel = defineKernel<{ epsilon: number }>({
   name: 'ChannelNorm',
   outputs: ([x]) => [x!, x!, [size(x!) / x![x!.length - 1]!]],
+  native(k, [x, gamma, beta], [y, xhat, rstd], _shapes, { epsilon }) {
+    k.channelNorm(x!, gamma!, beta!, y!, xhat!, rstd!, epsilon)
+    return true
+  },
   run([x, gamma, beta], [y, xhat, rstd], [shape], { epsilon }) {
     const c = shape![shape!.length - 1]!
     const rows = x!.length / c
@@ -247,6 +267,11 @@ export const channelNormGradKernel = defineKernel<{ weighted: boolean }>({
   outputs: (shapes) => {
     const c = shapes[0]![shapes[0]!.length - 1]!
     return [shapes[0]!, [c], [c]]
+  },
+  native(k, [dy, xhat, rstd, gamma, w], [dx, dgamma, dbeta], [shape], { weighted }) {
+    const c = shape![shape!.length - 1]!
+    k.channelNormGrad(dy!, xhat!, rstd!, gamma!, weighted ? w! : null, dx!, dgamma!, dbeta!, dy!.length / c / shape![0]!)
+    return true
   },
   run([dy, xhat, rstd, gamma, w], [dx, dgamma, dbeta], [shape], { weighted }) {
     const c = shape![shape!.length - 1]!
@@ -443,6 +468,10 @@ export const gateGradKernel = defineKernel<Record<string, never>>({
 export const biasActKernel = defineKernel<{ act: Activation; alpha: number }>({
   name: 'BiasAct',
   outputs: ([x]) => [x!],
+  native(k, [x, bias], [y], _shapes, { act, alpha }) {
+    k.biasAct(x!, bias!, y!, NATIVE_EW_ACT[act], alpha)
+    return true
+  },
   run([x, bias], [y], [shape], { act, alpha }) {
     const c = shape![shape!.length - 1]!
     const n = x!.length

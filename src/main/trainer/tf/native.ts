@@ -29,6 +29,12 @@ export interface NativeKernels {
   conv2d(x: Float32Array, filter: Float32Array, y: Float32Array, geometry: Int32Array, bias?: Float32Array | null, act?: number, alpha?: number): void
   conv2dBackpropInput(dy: Float32Array, filter: Float32Array, dx: Float32Array, geometry: Int32Array): void
   conv2dBackpropFilter(x: Float32Array, dy: Float32Array, dfilter: Float32Array, geometry: Int32Array): void
+  /** Element-wise kernels of nn/kernels.ts (activation codes GS_EW_* in kernels.h: linear 0, relu 1, leakyrelu 2, tanh 3, sigmoid 4). */
+  actGrad(dy: Float32Array, y: Float32Array, dx: Float32Array, act: number, alpha: number): void
+  biasAct(x: Float32Array, bias: Float32Array, y: Float32Array, act: number, alpha: number): void
+  channelSum(x: Float32Array, w: Float32Array | null, out: Float32Array, perSample: number): void
+  channelNorm(x: Float32Array, gamma: Float32Array, beta: Float32Array, y: Float32Array, xhat: Float32Array, rstd: Float32Array, epsilon: number): void
+  channelNormGrad(dy: Float32Array, xhat: Float32Array, rstd: Float32Array, gamma: Float32Array, w: Float32Array | null, dx: Float32Array, dgamma: Float32Array, dbeta: Float32Array, perSample: number): void
 }
 
 /** tfjs' fused activations that the native epilogue applies, by the addon's codes (kernels.h). */
@@ -85,6 +91,7 @@ function load(): LoadState {
   try {
     const kernels = requireHere(file) as NativeKernels
     if (typeof kernels.conv2d !== 'function' || typeof kernels.isa !== 'function') return { kernels: null, reason: `${file} is not the kernels addon` }
+    if (typeof kernels.channelNorm !== 'function') return { kernels: null, reason: `${file} is an older build without the element-wise kernels (npm run build:native)` }
     return { kernels, reason: null }
   } catch (err) {
     return { kernels: null, reason: `could not be loaded (${firstLine(err)})` }
