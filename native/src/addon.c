@@ -388,6 +388,46 @@ static napi_value ChannelNormGrad(napi_env env, napi_callback_info info) {
   return NULL;
 }
 
+/* glu(x, y, gate, c): x [rows, 2c], y and gate [rows, c] */
+static napi_value Glu(napi_env env, napi_callback_info info) {
+  size_t argc = 4;
+  napi_value argv[4];
+  CHECK(env, napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
+  if (argc < 4) return range_error(env, "glu(x, y, gate, c)");
+  size_t nx, ny, ng;
+  double c;
+  const float *x = f32any(env, argv[0], &nx, "glu: x must be a Float32Array");
+  if (!x) return NULL;
+  float *y = f32any(env, argv[1], &ny, "glu: y must be a Float32Array");
+  if (!y) return NULL;
+  float *gate = f32any(env, argv[2], &ng, "glu: gate must be a Float32Array");
+  if (!gate || !num(env, argv[3], &c, "glu: c")) return NULL;
+  if (c < 1 || ny != ng || nx != 2 * ny || ny % (size_t)c) return range_error(env, "glu: sizes do not fit");
+  gs_ew_glu(x, y, gate, (long)(ny / (size_t)c), (long)c);
+  return NULL;
+}
+
+/* gluGrad(dy, x, gate, dx, c): dy and gate [rows, c], x and dx [rows, 2c] */
+static napi_value GluGrad(napi_env env, napi_callback_info info) {
+  size_t argc = 5;
+  napi_value argv[5];
+  CHECK(env, napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
+  if (argc < 5) return range_error(env, "gluGrad(dy, x, gate, dx, c)");
+  size_t ndy, nx, ng, ndx;
+  double c;
+  const float *dy = f32any(env, argv[0], &ndy, "gluGrad: dy must be a Float32Array");
+  if (!dy) return NULL;
+  const float *x = f32any(env, argv[1], &nx, "gluGrad: x must be a Float32Array");
+  if (!x) return NULL;
+  const float *gate = f32any(env, argv[2], &ng, "gluGrad: gate must be a Float32Array");
+  if (!gate) return NULL;
+  float *dx = f32any(env, argv[3], &ndx, "gluGrad: dx must be a Float32Array");
+  if (!dx || !num(env, argv[4], &c, "gluGrad: c")) return NULL;
+  if (c < 1 || ng != ndy || nx != 2 * ndy || ndx != nx || ndy % (size_t)c) return range_error(env, "gluGrad: sizes do not fit");
+  gs_ew_glu_grad(dy, x, gate, dx, (long)(ndy / (size_t)c), (long)c);
+  return NULL;
+}
+
 NAPI_MODULE_INIT() {
   gs_scratch *s = calloc(1, sizeof(gs_scratch));
   if (!s || napi_set_instance_data(env, s, free_scratch, NULL) != napi_ok) {
@@ -407,6 +447,8 @@ NAPI_MODULE_INIT() {
       {"channelSum", NULL, ChannelSum, NULL, NULL, NULL, napi_default_jsproperty, NULL},
       {"channelNorm", NULL, ChannelNorm, NULL, NULL, NULL, napi_default_jsproperty, NULL},
       {"channelNormGrad", NULL, ChannelNormGrad, NULL, NULL, NULL, napi_default_jsproperty, NULL},
+      {"glu", NULL, Glu, NULL, NULL, NULL, napi_default_jsproperty, NULL},
+      {"gluGrad", NULL, GluGrad, NULL, NULL, NULL, napi_default_jsproperty, NULL},
   };
   if (napi_define_properties(env, exports, sizeof(props) / sizeof(props[0]), props) != napi_ok) return NULL;
   return exports;

@@ -128,3 +128,26 @@ void gs_ew_channel_norm_grad(const float *dy, const float *xhat, const float *rs
     dbeta[k] = (float)db[k];
   }
 }
+
+void gs_ew_glu(const float *x, float *y, float *gate, long rows, long c) {
+  for (long r = 0; r < rows; r++) {
+    const float *a = x + r * 2 * c, *b = a + c;
+    float *yr = y + r * c, *gr = gate + r * c;
+    for (long k = 0; k < c; k++) {
+      const float s = 1.f / (1.f + expf(-b[k]));
+      gr[k] = s;
+      yr[k] = a[k] * s;
+    }
+  }
+}
+
+void gs_ew_glu_grad(const float *dy, const float *x, const float *gate, float *dx, long rows, long c) {
+  for (long r = 0; r < rows; r++) {
+    const float *g = dy + r * c, *s = gate + r * c, *a = x + r * 2 * c;
+    float *da = dx + r * 2 * c, *db = da + c;
+    for (long k = 0; k < c; k++) {
+      da[k] = g[k] * s[k];
+      db[k] = g[k] * a[k] * s[k] * (1.f - s[k]);
+    }
+  }
+}

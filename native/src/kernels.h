@@ -70,6 +70,10 @@ void gs_ew_bias_act(const float *x, const float *bias, float *y, long rows, long
 void gs_ew_channel_sum(const float *x, const float *w, float *out, long rows, long c, long per_sample, double *acc);
 /* Per-row norm over the last axis: y = x̂ · γ + β, with x̂ and 1/σ kept for the backward. */
 void gs_ew_channel_norm(const float *x, const float *gamma, const float *beta, float *y, float *xhat, float *rstd, long rows, long c, double eps);
+/* Gated linear unit over the last axis: x [rows, 2c] = [a | b] → y = a·σ(b), gate = σ(b) [rows, c]. */
+void gs_ew_glu(const float *x, float *y, float *gate, long rows, long c);
+/* Its backward: dx [rows, 2c] = [dy·σ | dy·a·σ(1−σ)]. */
+void gs_ew_glu_grad(const float *dy, const float *x, const float *gate, float *dx, long rows, long c);
 /* Its backward: dx, and dγ, dβ summed over rows (sample-weighted when w); acc: 2c doubles. */
 void gs_ew_channel_norm_grad(const float *dy, const float *xhat, const float *rstd, const float *gamma, const float *w, float *dx, float *dgamma, float *dbeta,
                              long rows, long c, long per_sample, double *acc);

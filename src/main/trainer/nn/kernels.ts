@@ -319,6 +319,10 @@ export const gluKernel = defineKernel<Record<string, never>>({
     s[s.length - 1] = s[s.length - 1]! / 2
     return [s, s]
   },
+  native(k, [x], [y, gate], [shape]) {
+    k.glu(x!, y!, gate!, shape![shape!.length - 1]! / 2)
+    return true
+  },
   run([x], [y, gate], [shape]) {
     const c2 = shape![shape!.length - 1]!
     const c = c2 / 2
@@ -342,6 +346,10 @@ export const gluGradKernel = defineKernel<Record<string, never>>({
     const s = dy!.slice()
     s[s.length - 1] = s[s.length - 1]! * 2
     return [s]
+  },
+  native(k, [dy, x, gate], [dx], [shape]) {
+    k.gluGrad(dy!, x!, gate!, dx!, shape![shape!.length - 1]!)
+    return true
   },
   run([dy, x, gate], [dx], [shape]) {
     const c = shape![shape!.length - 1]!

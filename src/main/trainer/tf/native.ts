@@ -34,6 +34,8 @@ export interface NativeKernels {
   biasAct(x: Float32Array, bias: Float32Array, y: Float32Array, act: number, alpha: number): void
   channelSum(x: Float32Array, w: Float32Array | null, out: Float32Array, perSample: number): void
   channelNorm(x: Float32Array, gamma: Float32Array, beta: Float32Array, y: Float32Array, xhat: Float32Array, rstd: Float32Array, epsilon: number): void
+  glu(x: Float32Array, y: Float32Array, gate: Float32Array, c: number): void
+  gluGrad(dy: Float32Array, x: Float32Array, gate: Float32Array, dx: Float32Array, c: number): void
   channelNormGrad(dy: Float32Array, xhat: Float32Array, rstd: Float32Array, gamma: Float32Array, w: Float32Array | null, dx: Float32Array, dgamma: Float32Array, dbeta: Float32Array, perSample: number): void
 }
 
@@ -91,7 +93,7 @@ function load(): LoadState {
   try {
     const kernels = requireHere(file) as NativeKernels
     if (typeof kernels.conv2d !== 'function' || typeof kernels.isa !== 'function') return { kernels: null, reason: `${file} is not the kernels addon` }
-    if (typeof kernels.channelNorm !== 'function') return { kernels: null, reason: `${file} is an older build without the element-wise kernels (npm run build:native)` }
+    if (typeof kernels.channelNorm !== 'function' || typeof kernels.glu !== 'function') return { kernels: null, reason: `${file} is an older build without the element-wise kernels (npm run build:native)` }
     return { kernels, reason: null }
   } catch (err) {
     return { kernels: null, reason: `could not be loaded (${firstLine(err)})` }

@@ -1,6 +1,6 @@
 import * as tf from '@tensorflow/tfjs'
 import { afterEach, beforeAll, describe, expect, it } from 'vitest'
-import { actGradKernel, biasActKernel, channelNormGradKernel, channelNormKernel, channelSumKernel, type Activation } from '../../../../src/main/trainer/nn/kernels'
+import { actGradKernel, biasActKernel, channelNormGradKernel, channelNormKernel, channelSumKernel, gluGradKernel, gluKernel, type Activation } from '../../../../src/main/trainer/nn/kernels'
 import { nativeStatus, setNativeEnabled } from '../../../../src/main/trainer/tf/native'
 import { prepareWasm } from '../../../../src/main/trainer/tf/wasm'
 
@@ -78,5 +78,16 @@ describe('native element-wise kernels match the JavaScript ones', () => {
     const ng = both(() => channelNormGradKernel(weighted ? [dy, xhat!, rstd!, gamma, w] : [dy, xhat!, rstd!, gamma], { weighted }))
     close(ng.native, ng.js, 1e-5)
     tf.dispose([x, dy, gamma, beta, w, xhat!, rstd!])
+  })
+
+  it('gated linear unit and its gradient', () => {
+    const x = tf.randomNormal([4, 6, 5, 32], 0, 2, 'float32', 8)
+    const dy = tf.randomNormal([4, 6, 5, 16], 0, 1, 'float32', 9)
+    const g = both(() => gluKernel([x], {}))
+    close(g.native, g.js, 1e-6)
+    const [, gate] = gluKernel([x], {})!
+    const gg = both(() => gluGradKernel([dy, x, gate!], {}))
+    close(gg.native, gg.js, 1e-6)
+    tf.dispose([x, dy, gate!])
   })
 })
