@@ -258,18 +258,10 @@ static napi_value range_error(napi_env env, const char *what) {
   return NULL;
 }
 
-/* scratch doubles for the reductions (per thread, grown as needed) */
+/* The reductions' double accumulators, from this thread's scratch; NULL when out of memory. */
 static double *acc_doubles(napi_env env, long count) {
-  static _Thread_local double *buf = NULL;
-  static _Thread_local long cap = 0;
-  (void)env;
-  if (count > cap) {
-    double *nb = realloc(buf, (size_t)count * sizeof(double));
-    if (!nb) return NULL;
-    buf = nb;
-    cap = count;
-  }
-  return buf;
+  gs_scratch *s = scratch(env);
+  return gs_scratch_acc(s, (size_t)count) ? NULL : s->acc;
 }
 
 /* actGrad(dy, y, dx, act, alpha) */

@@ -65,7 +65,17 @@ void gs_scratch_free(gs_scratch *s) {
   aligned_free(s->pack_a);
   aligned_free(s->pack_b);
   aligned_free(s->cols);
+  free(s->acc);
   memset(s, 0, sizeof(*s));
+}
+
+int gs_scratch_acc(gs_scratch *s, size_t count) {
+  if (count <= s->cap_acc) return 0;
+  double *p = realloc(s->acc, count * sizeof(double));
+  if (!p) return -1;
+  s->acc = p;
+  s->cap_acc = count;
+  return 0;
 }
 
 /* ── Instruction-set choice ─────────────────────────────────────────────────────────────── */

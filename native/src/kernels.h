@@ -18,12 +18,16 @@ typedef struct {
   size_t cap_b;
   float *cols;
   size_t cap_cols;
+  double *acc; /* the element-wise reductions' accumulators */
+  size_t cap_acc;
 } gs_scratch;
 
 /* Frees the scratch buffers (the struct itself stays the caller's). */
 void gs_scratch_free(gs_scratch *s);
 /* Makes s->cols hold at least `floats` floats; 0 on success, -1 when out of memory. */
 int gs_scratch_cols(gs_scratch *s, size_t floats);
+/* Makes s->acc hold at least `count` doubles; 0 on success, -1 when out of memory. */
+int gs_scratch_acc(gs_scratch *s, size_t count);
 
 /* "AVX2/FMA" or "portable" (GCC/clang vector extensions: SSE2 on x86, NEON on arm64). */
 const char *gs_isa(void);

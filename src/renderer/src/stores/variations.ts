@@ -89,18 +89,6 @@ export const useVariationsStore = defineStore('variations', () => {
     return typeof from === 'number' ? load({ seed: from }, `seed ${from}`) : load({ latent: from.latent }, from.label)
   }
 
-  /** Starts from a latent (a found image, say), with a fresh history. */
-  function openLatent(id: string, latent: number[], label: string, opts: { truncation: number; checkpoint: string | null }): Promise<boolean> {
-    runId.value = id
-    truncation.value = opts.truncation
-    checkpoint.value = opts.checkpoint
-    history.value = []
-    origin.value = label
-    centre.value = null
-    neighbours.value = []
-    return load({ latent }, label)
-  }
-
   /** New neighbours around the same centre (after the strength changed, or to shuffle). */
   function refresh(): Promise<boolean> {
     return centre.value ? load({ latent: centre.value.latent }, centre.value.label) : Promise.resolve(false)
@@ -141,5 +129,5 @@ export const useVariationsStore = defineStore('variations', () => {
     busy.value = false
   }
 
-  return { runId, strength, count, variationSeed, truncation, centre, neighbours, history, busy, open, openLatent, refresh, shuffle, recentre, back, close }
+  return { runId, strength, count, variationSeed, truncation, centre, neighbours, history, busy, open, refresh, shuffle, recentre, back, close }
 })
