@@ -68,6 +68,16 @@ export const ModelSchema = z.object({
     title: 'Generator norm',
     description: 'Keeps the generator’s features in range. Both choices keep one seed one picture, whatever else is generated with it.'
   }),
+  /**
+   * How the DCGAN generator doubles its maps: a free 4×4 transposed convolution (the original
+   * DCGAN, and what runs saved before this setting used), or nearest ×2 upsampling then a 3×3
+   * convolution, which cannot draw a checkerboard and costs the same. The lite family always
+   * upsamples.
+   */
+  gUpsample: z.enum(['transposed', 'nearest']).default('transposed').meta({
+    title: 'Generator upsampling',
+    description: 'How DCGAN’s generator enlarges its picture at each step. Upsample + convolution avoids the fine checkerboard speckle that transposed convolutions leave, at the same cost. Lite always upsamples.'
+  }),
   /** Batch norm in the discriminator (not its first layer), over real and generated images separately. */
   dNorm: z.enum(['none', 'batch']).default('none').meta({
     title: 'Critic batch norm',

@@ -65,9 +65,12 @@ describe('gan-studio CLI: bad input is one clear line and exit code 2', () => {
   it('gives a new run the recommended recipe for its size, under what the config file and flags say', async () => {
     const { configFromFlags, validConfig } = await import('../../../src/main/cli/commands/train')
     const small = await configFromFlags([home, '--resolution', '32', '--crop', 'pad'])
-    expect(small.config.model).toMatchObject({ arch: 'dcgan', gChannels: 32, dChannels: 32, latentDim: 64, dNorm: 'batch', gNorm: 'channel' })
+    expect(small.config.model).toMatchObject({ arch: 'dcgan', gChannels: 32, dChannels: 32, latentDim: 64, dNorm: 'batch', gNorm: 'channel', gUpsample: 'nearest' })
     expect(small.config.augment).toMatchObject({ xflip: true, translation: true })
-    const big = await configFromFlags([home, '--resolution', '64'])
+    const mid = await configFromFlags([home, '--resolution', '64'])
+    expect(mid.config.model).toMatchObject({ arch: 'dcgan', gUpsample: 'nearest' })
+    expect(mid.config.loss.modeSeeking).toBe(1)
+    const big = await configFromFlags([home, '--resolution', '128'])
     expect(big.config.model.arch).toBe('lite')
     expect(big.config.loss.type).toBe('hinge')
     // A folder of a few hundred images also gets cutout; an explicit choice is kept.

@@ -81,6 +81,30 @@ describe('exportModel', () => {
     model.dispose()
   })
 
+  it('exports an upsample + conv DCGAN generator that reproduces the app’s images', async () => {
+    const near = await makeTinyRun(join(root, 'runs-nearest'), { overrides: { model: { latentDim: 16, gChannels: 8, dChannels: 8, gUpsample: 'nearest' } } })
+    const dir = (await exportModel(near.dir, { backend: 'cpu' })).dir
+    const json = JSON.parse(await fsp.readFile(join(dir, 'model.json'), 'utf8'))
+    const bin = await fsp.readFile(join(dir, 'weights.bin'))
+    const model = await tf.loadLayersModel({
+      load: async () => ({ modelTopology: json.modelTopology, weightSpecs: json.weightsManifest[0].weights, weightData: bin.buffer.slice(bin.byteOffset, bin.byteOffset + bin.byteLength) })
+    })
+    const gen = await loadGenerator(near.dir, { backend: 'cpu' })
+    try {
+      const z = latentsFor([3, 77], gen.spec.latentDim, 1)
+      const want = await gen.render(z, 2)
+      const out = model.predict(tf.tensor2d(z, [2, 16])) as tf.Tensor
+      const got = (await out.data()) as Float32Array
+      out.dispose()
+      let max = 0
+      for (let i = 0; i < want.length; i++) max = Math.max(max, Math.abs(got[i]! - want[i]!))
+      expect(max).toBeLessThan(1e-4)
+    } finally {
+      gen.dispose()
+      model.dispose()
+    }
+  })
+
   it('refuses a run without checkpoints with a clear message', async () => {
     const empty = await makeTinyRun(join(root, 'runs'), { steps: [] })
     await expect(exportModel(empty.dir, { backend: 'cpu' })).rejects.toMatchObject({ code: 'not-found', message: expect.stringMatching(/no checkpoint/) })

@@ -60,14 +60,14 @@ describe('new run store', () => {
 
   it('presets change the training settings but keep the dataset and backend', () => {
     const form = useNewRunStore()
-    form.chooseDataset(dataset({ resolution: 64 }))
+    form.chooseDataset(dataset({ resolution: 128 }))
     form.draft.backend = 'wasm'
     form.applyPreset('Quality')
     expect(form.activePreset).toBe('Quality')
     expect(form.draft.steps).toBe(PRESET_STEPS.Quality)
     expect(form.draft.model.arch).toBe('lite')
     expect(form.draft.backend).toBe('wasm')
-    expect(form.draft.preprocess.resolution).toBe(64)
+    expect(form.draft.preprocess.resolution).toBe(128)
     form.draft.steps = 12345
     expect(form.activePreset).toBeNull()
   })
@@ -80,8 +80,10 @@ describe('new run store', () => {
     expect(form.draft.augment.cutout).toBe(false)
     form.chooseDataset(dataset({ resolution: 64, count: 120 }))
     expect(form.activePreset).toBe('Quick sketch')
-    expect(form.draft.model.arch).toBe('lite')
+    expect(form.draft.model).toMatchObject({ arch: 'dcgan', gUpsample: 'nearest' })
     expect(form.draft.augment.cutout).toBe(true)
+    form.chooseDataset(dataset({ resolution: 128, count: 120 }))
+    expect(form.draft.model.arch).toBe('lite')
     await nextTick()
     // A size picked in the form while on a preset: that preset's recipe for the size.
     form.draft.preprocess.resolution = 32

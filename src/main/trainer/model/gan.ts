@@ -187,7 +187,7 @@ export function stepGradients(
       dFakeIn = tapeF.backward([[outF.logits, loss.dFakeForG]], { params: () => false }).get(fakeIn.id)!
     }
     const dFakeAdv = augmentBackward(dFakeIn as tf.Tensor4D, inputs.augFake)
-    const ms = options.loss.modeSeeking > 0 ? modeSeekingGradient(fake, z, options.loss.modeSeeking, total) : null
+    const ms = options.loss.modeSeeking > 0 ? modeSeekingGradient(fake, z, options.loss.modeSeeking, total, Math.max(1, fake.shape[1] / MODE_SEEKING_GRID)) : null
     const dFake = ms ? tf.add(dFakeAdv, ms) : dFakeAdv
     tapeG.backward([[fake, dFake]], { params: isG })
 
@@ -215,30 +215,44 @@ export function stepGradients(
 }
 
 /**
+ * The mode-seeking term compares images at this size (average-pooled): their layout and colours.
+ * Compared pixel by pixel, the cheapest way for the generator to make two pictures differ is
+ * per-pixel colour noise, and it learnt exactly that (a rainbow speckle over every body).
+ */
+export const MODE_SEEKING_GRID = 8
+
+/**
  * The gradient, with respect to the generated images, of the mode-seeking term (Mao et al. 2019):
  * λ / (r + ε), where r is the mean over pairs (image i, image i + n/2 of this batch or shard) of
- * mean|G(zᵢ) − G(zⱼ)| ÷ mean|zᵢ − zⱼ|. It is large when different latents give the same picture
- * and fades once they differ, so it acts against collapse and leaves a healthy run nearly alone.
- * A shard's term is weighted by its share of the batch. (An odd image out is left unpaired.)
+ * mean|P(G(zᵢ)) − P(G(zⱼ))| ÷ mean|zᵢ − zⱼ|, P being `pool`×`pool` average pooling (1: none). It
+ * is large when different latents give the same picture and fades once they differ, so it acts
+ * against collapse and leaves a healthy run nearly alone. A shard's term is weighted by its share
+ * of the batch. (An odd image out is left unpaired.)
  */
-export function modeSeekingGradient(fake: tf.Tensor4D, z: tf.Tensor2D, lambda: number, total: number): tf.Tensor4D | null {
+export function modeSeekingGradient(fake: tf.Tensor4D, z: tf.Tensor2D, lambda: number, total: number, pool = 1): tf.Tensor4D | null {
   const n = fake.shape[0]
   const h = Math.floor(n / 2)
   if (h === 0) return null
+  const [, height, width, channels] = fake.shape
+  if (height % pool || width % pool) throw new Error(`mode seeking: ${height}×${width} images do not pool by ${pool}`)
   return tf.tidy(() => {
-    const a = tf.slice(fake, [0, 0, 0, 0], [h, -1, -1, -1])
-    const b = tf.slice(fake, [h, 0, 0, 0], [h, -1, -1, -1])
-    const numel = a.size / h
+    const pooled = pool > 1 ? tf.avgPool(fake, pool, pool, 'valid') : fake
+    const a = tf.slice(pooled, [0, 0, 0, 0], [h, -1, -1, -1])
+    const b = tf.slice(pooled, [h, 0, 0, 0], [h, -1, -1, -1])
     const zd = tf.mean(tf.abs(tf.sub(tf.slice(z, [0, 0], [h, -1]), tf.slice(z, [h, 0], [h, -1]))), 1) // [h]
     const diff = tf.sub(a, b)
     const imgD = tf.mean(tf.abs(diff), [1, 2, 3]) // [h]
     const r = tf.mean(tf.div(imgD, zd))
-    // d(λ·w/(r+ε))/dr = −λ·w/(r+ε)², with w = n/total the shard's share.
+    // d(λ·w/(r+ε))/dr = −λ·w/(r+ε)², with w = n/total the shard's share. Through the pooling
+    // each pixel gets its cell's sign ÷ pool², and the pooled mean's 1/(cells·C) makes that
+    // sign ÷ (H·W·C) per pixel, as without pooling.
     const outer = tf.div(tf.scalar((-lambda * n) / total), tf.square(tf.add(r, 1e-5)))
-    const perPair = tf.reshape(tf.div(outer, tf.mul(zd, h * numel)), [h, 1, 1, 1])
-    const gA = tf.mul(tf.sign(diff), perPair)
+    const perPair = tf.reshape(tf.div(outer, tf.mul(zd, h * height * width * channels)), [h, 1, 1, 1])
+    let sign = tf.sign(diff) as tf.Tensor4D
+    if (pool > 1) sign = tf.image.resizeNearestNeighbor(sign, [height, width])
+    const gA = tf.mul(sign, perPair)
     const parts: tf.Tensor4D[] = [gA as tf.Tensor4D, tf.neg(gA) as tf.Tensor4D]
-    if (n > 2 * h) parts.push(tf.zeros([n - 2 * h, fake.shape[1], fake.shape[2], fake.shape[3]]))
+    if (n > 2 * h) parts.push(tf.zeros([n - 2 * h, height, width, channels]))
     return tf.concat(parts, 0) as tf.Tensor4D
   })
 }

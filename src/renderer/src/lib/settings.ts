@@ -94,6 +94,7 @@ export const PANEL: PanelEntry[] = [
   { path: 'model.mbstd', group: 'Model', advanced: true },
   { path: 'model.dNorm', group: 'Model', advanced: true, optionLabels: { none: 'None', batch: 'Batch norm' } },
   { path: 'model.gNorm', group: 'Model', advanced: true, optionLabels: { channel: 'Per-pixel channel norm', none: 'None' } },
+  { path: 'model.gUpsample', group: 'Model', advanced: true, optionLabels: { transposed: 'Transposed convolution', nearest: 'Upsample + convolution' } },
 
   { path: 'optimizer.gLr', group: 'Optimizer', step: 0.0001 },
   { path: 'optimizer.dLr', group: 'Optimizer', step: 0.0001 },

@@ -9,11 +9,16 @@ export { stagesFor }
 export interface DcganSpec extends BaseSpec {
   gChannels: number
   dChannels: number
+  /** The generator's up-steps: free 4×4 transposed convolutions, or nearest ×2 + 3×3 (same cost). */
+  gUpsample: 'transposed' | 'nearest'
 }
 
 export function dcganSpec(config: RunConfig): DcganSpec {
-  return { ...baseSpec(config) }
+  return { ...baseSpec(config), gUpsample: config.model.gUpsample }
 }
+
+/** Side of the generator's up-step kernels in the trainer's layout (the 3×3 runs as a tied 4×4). */
+export const upKernel = (spec: DcganSpec): number => (spec.gUpsample === 'nearest' ? 3 : 4)
 
 /** Channels of the generator's feature maps at 4×4, 8×8, … (one entry per hidden stage). */
 export function generatorChannels(spec: DcganSpec): number[] {
