@@ -56,7 +56,7 @@ export const ModelSchema = z.object({
   arch: z.enum(MODEL_ARCHS).default('dcgan').meta({
     title: 'Model family',
     description:
-      'The kind of network. DCGAN is quick per step; Lite (FastGAN-style) draws cleaner shapes at larger sizes and learns well from few images. The presets pick the better one for your image size.'
+      'The kind of network. DCGAN is quick per step, which buys the most in the same minutes up to 64 px; Lite (FastGAN-style) is slower per step and built for larger pictures. The presets pick the better one for your image size, and picking a family gives it its own recipe.'
   }),
   /** Minibatch standard deviation in the discriminator: lets it see how varied a batch is (against collapse). */
   mbstd: z.boolean().default(false).meta({
@@ -71,10 +71,10 @@ export const ModelSchema = z.object({
   /**
    * How the DCGAN generator doubles its maps: a free 4×4 transposed convolution (the original
    * DCGAN, and what runs saved before this setting used), or nearest ×2 upsampling then a 3×3
-   * convolution, which cannot draw a checkerboard and costs the same. The lite family always
-   * upsamples.
+   * convolution, which cannot draw a checkerboard and costs the same, at every step or only at the
+   * last one (to RGB), where the checkerboard shows. The lite family always upsamples.
    */
-  gUpsample: z.enum(['transposed', 'nearest']).default('transposed').meta({
+  gUpsample: z.enum(['transposed', 'nearest', 'nearest-rgb']).default('transposed').meta({
     title: 'Generator upsampling',
     description: 'How DCGAN’s generator enlarges its picture at each step. Upsample + convolution avoids the fine checkerboard speckle that transposed convolutions leave, at the same cost. Lite always upsamples.'
   }),

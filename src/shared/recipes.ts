@@ -1,4 +1,4 @@
-import { PreprocessSchema, RunConfigSchema, type PresetName, type Resolution, type RunConfigInput } from './config'
+import { MODEL_ARCHS, PreprocessSchema, RunConfigSchema, type ModelArch, type PresetName, type Resolution, type RunConfigInput } from './config'
 
 /**
  * What a new run trains with when the artist has only picked a folder and a size: the model
@@ -10,7 +10,8 @@ import { PreprocessSchema, RunConfigSchema, type PresetName, type Resolution, ty
  * Chosen by training each candidate for the same wall-clock on the same folders (see the README's
  * "Recipes" section for what was compared and how):
  * - 32 and 64 px: a narrow DCGAN (G 32 at full size, doubling towards 4×4; D 32, doubling; z 64)
- *   whose generator upsamples then convolves (no checkerboard, same cost as transposed convs),
+ *   whose generator upsamples then convolves (no checkerboard, same cost as transposed convs; at
+ *   32 px at its last step only),
  *   with batch norm in the discriminator, per-pixel channel norm in the generator, minibatch
  *   standard deviation, the mode-seeking term against collapse, an EMA of the generator, and
  *   flips + translations. On a CPU the cheap step buys several times the steps of a wider model
@@ -26,17 +27,23 @@ export type RecipeSettings = Required<Pick<RunConfigInput, 'model' | 'loss' | 'a
 
 export const SMALL_FOLDER = 300
 
-export function recommendedSettings(resolution: Resolution, imageCount: number | null = null): RecipeSettings {
+/** The family a new run gets at a size when none was chosen. */
+export const defaultArch = (resolution: Resolution): ModelArch => (resolution <= 64 ? 'dcgan' : 'lite')
+
+/** The recipe for a size and folder; `arch` picks a family's own recipe instead of the size's default family. */
+export function recommendedSettings(resolution: Resolution, imageCount: number | null = null, arch: ModelArch = defaultArch(resolution)): RecipeSettings {
   const small = imageCount !== null && imageCount < SMALL_FOLDER
-  if (resolution <= 64) {
+  if (arch === 'dcgan') {
     return {
-      model: { arch: 'dcgan', latentDim: 64, gChannels: 32, dChannels: 32, gNorm: 'channel', dNorm: 'batch', mbstd: true, gUpsample: 'nearest' },
+      // At 32 px transposed convs in the hidden steps keep the detail pixel art needs (SWD 57 vs 64
+      // with every step upsampling); the last step upsamples, so no pixel checkerboard.
+      model: { arch: 'dcgan', latentDim: 64, gChannels: 32, dChannels: 32, gNorm: 'channel', dNorm: 'batch', mbstd: true, gUpsample: resolution <= 32 ? 'nearest-rgb' : 'nearest' },
       loss: { type: 'nonsaturating', r1Gamma: 0, r1Every: 4, modeSeeking: 1 },
       augment: { xflip: true, color: false, translation: true, cutout: small }
     }
   }
   return {
-    model: { arch: 'lite', latentDim: 64, gChannels: 8, dChannels: 16, gNorm: 'none', dNorm: 'none', mbstd: true },
+    model: { arch: 'lite', latentDim: 64, gChannels: resolution >= 128 ? 8 : 16, dChannels: resolution >= 128 ? 16 : 32, gNorm: 'none', dNorm: 'none', mbstd: true },
     loss: { type: 'hinge', r1Gamma: 0.2, r1Every: 4 },
     augment: { xflip: true, color: false, translation: true, cutout: true }
   }
@@ -45,9 +52,9 @@ export function recommendedSettings(resolution: Resolution, imageCount: number |
 /** The New run presets: how long to train, and (for Quality) wider networks. */
 export const PRESET_STEPS: Record<PresetName, number> = { 'Quick sketch': 1000, Balanced: 5000, Quality: 20000 }
 
-/** A preset's settings at a resolution (and folder size, when known). */
-export function presetSettings(name: PresetName, resolution: Resolution, imageCount: number | null = null): RecipeSettings & { steps: number } {
-  const base = recommendedSettings(resolution, imageCount)
+/** A preset's settings at a resolution (and folder size, when known), for the size's family or `arch`. */
+export function presetSettings(name: PresetName, resolution: Resolution, imageCount: number | null = null, arch?: ModelArch): RecipeSettings & { steps: number } {
+  const base = recommendedSettings(resolution, imageCount, arch)
   if (name !== 'Quality') return { ...base, steps: PRESET_STEPS[name] }
   const model = base.model
   return {
@@ -71,12 +78,15 @@ export function mergeSettings<T extends Plain>(base: T, over: Plain): T {
 }
 
 /**
- * A new run's config: the recommended settings for its resolution and folder size, under what the
- * person chose (a config file, flags, the form), validated by the schema.
+ * A new run's config: the recommended settings for its resolution, folder size and family (the
+ * chosen one, or the size's), under what the person chose (a config file, flags, the form),
+ * validated by the schema.
  */
 export function newRunConfig(chosen: RunConfigInput, imageCount: number | null = null): ReturnType<typeof RunConfigSchema.safeParse> {
   const preprocess = PreprocessSchema.safeParse(chosen.preprocess ?? {})
-  // An invalid size is reported by the parse below; the recipe then does not matter.
+  // An invalid size or family is reported by the parse below; the recipe then does not matter.
   const resolution: Resolution = preprocess.success ? preprocess.data.resolution : 32
-  return RunConfigSchema.safeParse(mergeSettings(recommendedSettings(resolution, imageCount) as Plain, chosen as Plain))
+  const arch = chosen.model?.arch
+  const known = MODEL_ARCHS.find((a) => a === arch)
+  return RunConfigSchema.safeParse(mergeSettings(recommendedSettings(resolution, imageCount, known) as Plain, chosen as Plain))
 }

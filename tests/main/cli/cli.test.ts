@@ -65,7 +65,7 @@ describe('gan-studio CLI: bad input is one clear line and exit code 2', () => {
   it('gives a new run the recommended recipe for its size, under what the config file and flags say', async () => {
     const { configFromFlags, validConfig } = await import('../../../src/main/cli/commands/train')
     const small = await configFromFlags([home, '--resolution', '32', '--crop', 'pad'])
-    expect(small.config.model).toMatchObject({ arch: 'dcgan', gChannels: 32, dChannels: 32, latentDim: 64, dNorm: 'batch', gNorm: 'channel', gUpsample: 'nearest' })
+    expect(small.config.model).toMatchObject({ arch: 'dcgan', gChannels: 32, dChannels: 32, latentDim: 64, dNorm: 'batch', gNorm: 'channel', gUpsample: 'nearest-rgb' })
     expect(small.config.augment).toMatchObject({ xflip: true, translation: true })
     const mid = await configFromFlags([home, '--resolution', '64'])
     expect(mid.config.model).toMatchObject({ arch: 'dcgan', gUpsample: 'nearest' })
@@ -76,6 +76,12 @@ describe('gan-studio CLI: bad input is one clear line and exit code 2', () => {
     // A folder of a few hundred images also gets cutout; an explicit choice is kept.
     expect(validConfig(small.chosen, 100).augment.cutout).toBe(true)
     expect(validConfig(small.chosen, 5000).augment.cutout).toBe(false)
+    // A family named without its settings gets that family's recipe, not the size's default's.
+    const liteFile = join(home, 'cfg-lite.json')
+    await writeFile(liteFile, JSON.stringify({ model: { arch: 'lite' } }))
+    const lite64 = await configFromFlags([home, '--resolution', '64', '--config', liteFile])
+    expect(lite64.config.model).toMatchObject({ arch: 'lite', gChannels: 16, dChannels: 32, gNorm: 'none', dNorm: 'none' })
+    expect(lite64.config.loss).toMatchObject({ type: 'hinge', modeSeeking: 0 })
     const file = join(home, 'cfg-model.json')
     await writeFile(file, JSON.stringify({ model: { arch: 'dcgan', gChannels: 64 }, augment: { cutout: false } }))
     const mine = await configFromFlags([home, '--resolution', '64', '--config', file])

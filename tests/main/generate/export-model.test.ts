@@ -81,8 +81,8 @@ describe('exportModel', () => {
     model.dispose()
   })
 
-  it('exports an upsample + conv DCGAN generator that reproduces the app’s images', async () => {
-    const near = await makeTinyRun(join(root, 'runs-nearest'), { overrides: { model: { latentDim: 16, gChannels: 8, dChannels: 8, gUpsample: 'nearest' } } })
+  it.each(['nearest', 'nearest-rgb'] as const)('exports an upsample + conv DCGAN generator (%s) that reproduces the app’s images', async (gUpsample) => {
+    const near = await makeTinyRun(join(root, `runs-${gUpsample}`), { overrides: { model: { latentDim: 16, gChannels: 8, dChannels: 8, gUpsample } } })
     const dir = (await exportModel(near.dir, { backend: 'cpu' })).dir
     const json = JSON.parse(await fsp.readFile(join(dir, 'model.json'), 'utf8'))
     const bin = await fsp.readFile(join(dir, 'weights.bin'))

@@ -72,6 +72,26 @@ describe('new run store', () => {
     expect(form.activePreset).toBeNull()
   })
 
+  it('another family picked on a preset gets that family’s recipe; edited settings stay', async () => {
+    const form = useNewRunStore()
+    form.chooseDataset(dataset({ resolution: 64, count: 800 }))
+    form.applyPreset('Balanced')
+    expect(form.draft.model).toMatchObject({ arch: 'dcgan', gUpsample: 'nearest', dNorm: 'batch' })
+    form.draft.model.arch = 'lite'
+    await nextTick()
+    expect(form.draft.model).toMatchObject({ arch: 'lite', gChannels: 16, dChannels: 32, dNorm: 'none', gNorm: 'none' })
+    expect(form.draft.loss.type).toBe('hinge')
+    expect(form.draft.steps).toBe(PRESET_STEPS.Balanced)
+    expect(form.draft.source).toBe('/home/artist/sketches')
+    // Edited, then switched: the edits are kept as they are.
+    form.draft.model.gChannels = 40
+    await nextTick()
+    form.draft.model.arch = 'dcgan'
+    await nextTick()
+    expect(form.draft.model).toMatchObject({ arch: 'dcgan', gChannels: 40 })
+    expect(form.draft.loss.type).toBe('hinge')
+  })
+
   it('follows the dataset: the recipe for its size, more augmentation for a small folder; edited settings stay', async () => {
     const form = useNewRunStore()
     form.chooseDataset(dataset({ resolution: 32, count: 800 }))

@@ -217,6 +217,6 @@ export function describeModel(config: RunConfig): string {
     .filter(([, on]) => on)
     .map(([k]) => k)
   const loss = config.loss.type + (config.loss.r1Gamma > 0 ? ` + R1 ${config.loss.r1Gamma}` : '') + (config.loss.modeSeeking > 0 ? ` + mode seeking ${config.loss.modeSeeking}` : '')
-  const extras = [m.arch === 'dcgan' && m.gUpsample === 'nearest' ? 'upsample + conv' : null, m.dNorm === 'batch' ? 'D batch norm' : null, m.mbstd ? 'minibatch stddev' : null, config.ema.enabled ? 'EMA' : null].filter(Boolean)
+  const extras = [m.arch === 'dcgan' && m.gUpsample !== 'transposed' ? (m.gUpsample === 'nearest' ? 'upsample + conv' : 'upsample + conv to RGB') : null, m.dNorm === 'batch' ? 'D batch norm' : null, m.mbstd ? 'minibatch stddev' : null, config.ema.enabled ? 'EMA' : null].filter(Boolean)
   return `${m.arch}, G ${m.gChannels} / D ${m.dChannels} channels, z ${m.latentDim}, ${loss}${extras.length ? `, ${extras.join(', ')}` : ''}; augment: ${aug.length ? aug.join(', ') : 'none'}`
 }

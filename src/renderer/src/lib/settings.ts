@@ -84,7 +84,7 @@ export const PANEL: PanelEntry[] = [
   {
     path: 'model.arch',
     group: 'Model',
-    optionLabels: { dcgan: 'DCGAN (fast; best at 32 px)', lite: 'Lite, FastGAN-style (64 px and up)' }
+    optionLabels: { dcgan: 'DCGAN (fast; the default up to 64 px)', lite: 'Lite, FastGAN-style (the default from 128 px)' }
   },
   { path: 'model.gChannels', group: 'Model', step: 8 },
   { path: 'model.dChannels', group: 'Model', step: 8 },
@@ -94,7 +94,7 @@ export const PANEL: PanelEntry[] = [
   { path: 'model.mbstd', group: 'Model', advanced: true },
   { path: 'model.dNorm', group: 'Model', advanced: true, optionLabels: { none: 'None', batch: 'Batch norm' } },
   { path: 'model.gNorm', group: 'Model', advanced: true, optionLabels: { channel: 'Per-pixel channel norm', none: 'None' } },
-  { path: 'model.gUpsample', group: 'Model', advanced: true, optionLabels: { transposed: 'Transposed convolution', nearest: 'Upsample + convolution' } },
+  { path: 'model.gUpsample', group: 'Model', advanced: true, optionLabels: { transposed: 'Transposed convolution', nearest: 'Upsample + convolution', 'nearest-rgb': 'Transposed, then upsample + convolution to the picture' } },
 
   { path: 'optimizer.gLr', group: 'Optimizer', step: 0.0001 },
   { path: 'optimizer.dLr', group: 'Optimizer', step: 0.0001 },

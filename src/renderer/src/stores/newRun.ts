@@ -1,7 +1,7 @@
 import { defineStore } from 'pinia'
 import { computed, ref, watch } from 'vue'
 import type { BackendStatus, Results } from '@shared/contract'
-import { PRESET_NAMES, RunConfigSchema, type PresetName, type Resolution, type RunConfig } from '@shared/config'
+import { PRESET_NAMES, RunConfigSchema, type ModelArch, type PresetName, type Resolution, type RunConfig } from '@shared/config'
 import { presetSettings } from '@shared/recipes'
 import type { DatasetSummary } from '@shared/datasets'
 import type { RunJson, RunSummary } from '@shared/runs'
@@ -13,9 +13,9 @@ import { useRunsStore } from './runs'
 
 export const ESTIMATE_DEBOUNCE_MS = 400
 
-/** A preset's settings for a size and folder (src/shared/recipes.ts), with no folder chosen yet. */
-export function defaultConfig(preset: PresetName, resolution: Resolution = 32, imageCount: number | null = null): RunConfig {
-  const base = RunConfigSchema.parse({ ...presetSettings(preset, resolution, imageCount), preprocess: { resolution }, source: '-' })
+/** A preset's settings for a size and folder (src/shared/recipes.ts), with no folder chosen yet; `arch` for a family other than the size's. */
+export function defaultConfig(preset: PresetName, resolution: Resolution = 32, imageCount: number | null = null, arch?: ModelArch): RunConfig {
+  const base = RunConfigSchema.parse({ ...presetSettings(preset, resolution, imageCount, arch), preprocess: { resolution }, source: '-' })
   return { ...base, source: '' }
 }
 
@@ -30,8 +30,8 @@ function comparable(c: RunConfig): string {
   return JSON.stringify(rest)
 }
 
-function presetSignatures(resolution: Resolution, imageCount: number | null): Record<PresetName, string> {
-  return Object.fromEntries(PRESET_NAMES.map((name) => [name, comparable(defaultConfig(name, resolution, imageCount))])) as Record<PresetName, string>
+function presetSignatures(resolution: Resolution, imageCount: number | null, arch?: ModelArch): Record<PresetName, string> {
+  return Object.fromEntries(PRESET_NAMES.map((name) => [name, comparable(defaultConfig(name, resolution, imageCount, arch))])) as Record<PresetName, string>
 }
 
 /**
@@ -95,6 +95,19 @@ export const useNewRunStore = defineStore('newRun', () => {
       const signatures = presetSignatures(before, imageCount.value)
       const preset = PRESET_NAMES.find((n) => signatures[n] === comparable(draft.value))
       if (preset && now !== before) applyPreset(preset)
+    }
+  )
+
+  // Another family picked while the settings are a preset's (for the family before): that preset's
+  // recipe for the new family, whose widths, norms and losses differ. Edited settings are kept.
+  watch(
+    () => draft.value.model.arch,
+    (now, before) => {
+      if (now === before) return
+      const was = comparable({ ...draft.value, model: { ...draft.value.model, arch: before } })
+      const signatures = presetSignatures(draft.value.preprocess.resolution, imageCount.value, before)
+      const preset = PRESET_NAMES.find((n) => signatures[n] === was)
+      if (preset) draft.value = { ...defaultConfig(preset, draft.value.preprocess.resolution, imageCount.value, now), ...keepAcrossPresets(draft.value) }
     }
   )
 

@@ -10,7 +10,7 @@ import { useWasm } from '../../../helpers/backend'
 
 /** DCGAN's `gUpsample: nearest`: nearest ×2 + 3×3 conv at every up-step, instead of free 4×4 transposed convs. */
 
-const config = (over: Partial<RunConfigInput['model']> = {}, resolution: 32 | 64 = 32) =>
+const config = (over: Partial<NonNullable<RunConfigInput['model']>> = {}, resolution: 32 | 64 = 32) =>
   RunConfigSchema.parse({ source: '/x', preprocess: { resolution }, model: { latentDim: 16, gChannels: 8, dChannels: 8, gUpsample: 'nearest', ...over } })
 
 beforeAll(useWasm)
@@ -24,10 +24,15 @@ function reference(spec: DcganSpec, values: Map<string, tf.Tensor>, z: tf.Tensor
       const { mean, variance } = tf.moments(x, -1, true)
       return tf.add(tf.mul(tf.div(tf.sub(x, mean), tf.sqrt(tf.add(variance, NORM_EPSILON))), v(`g/norm${i}/gamma`)), v(`g/norm${i}/beta`)) as tf.Tensor4D
     }
-    // upConv kernels are [3, 3, out, in]; tf.conv2d wants [3, 3, in, out].
+    // upConv kernels are [3, 3, out, in]; tf.conv2d wants [3, 3, in, out]. A 4×4 kernel is a transposed conv's.
     const up = (x: tf.Tensor4D, name: string): tf.Tensor4D => {
-      const big = tf.image.resizeNearestNeighbor(x, [x.shape[1] * 2, x.shape[2] * 2])
-      return tf.add(tf.conv2d(big, tf.transpose(v(`g/${name}/kernel`), [0, 1, 3, 2]) as tf.Tensor4D, 1, 'same'), v(`g/${name}/bias`)) as tf.Tensor4D
+      const w = v(`g/${name}/kernel`) as tf.Tensor4D
+      const [h, wd] = [x.shape[1] * 2, x.shape[2] * 2]
+      const y =
+        w.shape[0] === 3
+          ? tf.conv2d(tf.image.resizeNearestNeighbor(x, [h, wd]), tf.transpose(w, [0, 1, 3, 2]) as tf.Tensor4D, 1, 'same')
+          : tf.conv2dTranspose(x, w, [x.shape[0], h, wd, w.shape[2]], 2, 'same')
+      return tf.add(y, v(`g/${name}/bias`)) as tf.Tensor4D
     }
     let x = tf.reshape(tf.add(tf.matMul(z, v('g/dense/kernel') as tf.Tensor2D), v('g/dense/bias')), [z.shape[0], 4, 4, ch[0]!]) as tf.Tensor4D
     x = tf.relu(norm(x, 0))
@@ -44,6 +49,9 @@ describe('dcgan with upsample + conv', () => {
     expect(nearest.find((p) => p.name === 'g/up1/kernel')!.shape).toEqual([3, 3, 16, 32])
     expect(nearest.find((p) => p.name === 'g/rgb/kernel')!.shape).toEqual([3, 3, 3, 8])
     expect(transposed.find((p) => p.name === 'g/rgb/kernel')!.shape).toEqual([4, 4, 3, 8])
+    const rgbOnly = family.generatorParams(family.spec(config({ gUpsample: 'nearest-rgb' })))
+    expect(rgbOnly.find((p) => p.name === 'g/up1/kernel')!.shape).toEqual([4, 4, 16, 32])
+    expect(rgbOnly.find((p) => p.name === 'g/rgb/kernel')!.shape).toEqual([3, 3, 3, 8])
     expect(familyCost(config())).toEqual(familyCost(config({ gUpsample: 'transposed' })))
   })
 
@@ -51,8 +59,12 @@ describe('dcgan with upsample + conv', () => {
     expect(RunConfigSchema.parse({ source: '/x' }).model.gUpsample).toBe('transposed')
   })
 
-  it.each([32, 64] as const)('equals nearest ×2 upsampling then a 3×3 convolution (%i px)', async (resolution) => {
-    const gan = new Gan(ganOptionsFromConfig(config({}, resolution)))
+  it.each([
+    [32, 'nearest'],
+    [64, 'nearest'],
+    [32, 'nearest-rgb']
+  ] as const)('equals nearest ×2 upsampling then a 3×3 convolution (%i px, %s)', async (resolution, gUpsample) => {
+    const gan = new Gan(ganOptionsFromConfig(config({ gUpsample }, resolution)))
     // Larger than the 0.02 init so every layer's contribution shows in the output.
     const values = new Map<string, tf.Tensor>()
     for (const slot of gan.g.layout.slots) values.set(slot.name, tf.randomNormal(slot.shape, 0, slot.name.endsWith('gamma') ? 1 : 0.3, 'float32', slot.offset + 1))

@@ -2,7 +2,7 @@ import * as tf from '@tensorflow/tfjs'
 import * as ops from '../../../nn/ops'
 import type { Tape } from '../../../nn/tape'
 import type { DiscriminatorOutput, ModelFamily, Params, ParamSpec } from '../../family'
-import { cost, dcganSpec, discriminatorChannels, generatorChannels, upKernel, type DcganSpec } from './shape'
+import { cost, dcganSpec, discriminatorChannels, generatorChannels, upKernel, upsamples, type DcganSpec } from './shape'
 
 export { discriminatorChannels, generatorChannels, stagesFor, type DcganSpec } from './shape'
 
@@ -12,7 +12,8 @@ export { discriminatorChannels, generatorChannels, stagesFor, type DcganSpec } f
  * Generator: z → dense → 4×4×c0 → channel norm → ReLU → [up-step → channel norm → ReLU]… →
  * up-step to RGB → tanh. An up-step is a 4×4 stride-2 transposed conv (`gUpsample: transposed`,
  * the original) or nearest ×2 upsampling + a 3×3 conv (`nearest`: no checkerboard, run as a tied
- * transposed conv at the same cost, nn/ops.ts upConv). The norm is over each pixel's channels, not
+ * transposed conv at the same cost, nn/ops.ts upConv); `nearest-rgb` upsamples at the last step
+ * only, where a transposed conv's uneven overlap shows as a pixel checkerboard. The norm is over each pixel's channels, not
  * the batch, so one seed gives one image whatever else is in the batch.
  * Discriminator: [4×4 stride-2 conv → LeakyReLU 0.2]… down to 4×4 → dense → one logit.
  */
@@ -30,14 +31,15 @@ function generatorParams(spec: DcganSpec): ParamSpec[] {
     params.push({ name: `g/norm${i}/beta`, shape: [c], init: 'zeros' })
   }
   norm(0, c0)
-  const k = upKernel(spec)
+  const k = upKernel(spec, false)
   for (let i = 1; i < ch.length; i++) {
     // conv2dTranspose and upConv filters are [h, w, outChannels, inChannels]
     params.push({ name: `g/up${i}/kernel`, shape: [k, k, ch[i]!, ch[i - 1]!], init: 'normal' })
     params.push({ name: `g/up${i}/bias`, shape: [ch[i]!], init: 'zeros' })
     norm(i, ch[i]!)
   }
-  params.push({ name: 'g/rgb/kernel', shape: [k, k, 3, ch[ch.length - 1]!], init: 'normal' })
+  const kRgb = upKernel(spec, true)
+  params.push({ name: 'g/rgb/kernel', shape: [kRgb, kRgb, 3, ch[ch.length - 1]!], init: 'normal' })
   params.push({ name: 'g/rgb/bias', shape: [3], init: 'zeros' })
   return params
 }
@@ -61,8 +63,8 @@ function discriminatorParams(spec: DcganSpec): ParamSpec[] {
 }
 
 /** One of the generator's up-steps (see the header). */
-function upStep(spec: DcganSpec, tape: Tape | null, x: tf.Tensor4D, w: ops.Param, b: ops.Param, opts: ops.ConvOptions = {}): tf.Tensor4D {
-  return spec.gUpsample === 'nearest' ? ops.upConv(tape, x, w, b, opts) : ops.conv2dTranspose(tape, x, w, b, opts)
+function upStep(spec: DcganSpec, rgb: boolean, tape: Tape | null, x: tf.Tensor4D, w: ops.Param, b: ops.Param, opts: ops.ConvOptions = {}): tf.Tensor4D {
+  return upsamples(spec, rgb) ? ops.upConv(tape, x, w, b, opts) : ops.conv2dTranspose(tape, x, w, b, opts)
 }
 
 /** The generator's feature maps after hidden stage `last` (0: the 4×4 maps of the projection). */
@@ -75,7 +77,7 @@ function hidden(spec: DcganSpec, p: Params, z: tf.Tensor2D, tape: Tape | null, l
     spec.gNorm === 'channel' ? (ops.channelNorm(tape, t, p(`g/norm${i}/gamma`), p(`g/norm${i}/beta`)) as tf.Tensor4D) : t
   x = ops.activation(tape, norm(x, 0), 'relu') as tf.Tensor4D
   for (let i = 1; i <= last; i++) {
-    x = upStep(spec, tape, x, p(`g/up${i}/kernel`), p(`g/up${i}/bias`))
+    x = upStep(spec, false, tape, x, p(`g/up${i}/kernel`), p(`g/up${i}/bias`))
     x = ops.activation(tape, norm(x, i), 'relu') as tf.Tensor4D
   }
   return x
@@ -83,7 +85,7 @@ function hidden(spec: DcganSpec, p: Params, z: tf.Tensor2D, tape: Tape | null, l
 
 function generate(spec: DcganSpec, p: Params, z: tf.Tensor2D, tape: Tape | null): tf.Tensor4D {
   const x = hidden(spec, p, z, tape, generatorChannels(spec).length - 1)
-  return upStep(spec, tape, x, p('g/rgb/kernel'), p('g/rgb/bias'), { act: 'tanh' })
+  return upStep(spec, true, tape, x, p('g/rgb/kernel'), p('g/rgb/bias'), { act: 'tanh' })
 }
 
 /** The 8×8 maps of the first up-block (the 4×4 projection when the generator has no hidden up-block), flattened. */
@@ -134,7 +136,8 @@ function exportGenerator(spec: DcganSpec, values: Record<string, { shape: number
     const v = values[name]
     if (!v) throw new Error(`generator weight ${name} is missing`)
     const w = tf.tensor(v.data, v.shape)
-    if (spec.gUpsample !== 'nearest' || !/^g\/(up\d+|rgb)\/kernel$/.test(name)) return w
+    const step = /^g\/(up\d+|rgb)\/kernel$/.exec(name)
+    if (!step || !upsamples(spec, step[1] === 'rgb')) return w
     const [, , out, inC] = v.shape as [number, number, number, number]
     const w4 = tf.tidy(() => tf.reshape(tf.matMul(tf.tensor2d(ops.upconvTaps(), [16, 9]), tf.reshape(w, [9, out * inC])), [4, 4, out, inC]))
     w.dispose()

@@ -9,16 +9,19 @@ export { stagesFor }
 export interface DcganSpec extends BaseSpec {
   gChannels: number
   dChannels: number
-  /** The generator's up-steps: free 4×4 transposed convolutions, or nearest ×2 + 3×3 (same cost). */
-  gUpsample: 'transposed' | 'nearest'
+  /** The generator's up-steps: free 4×4 transposed convolutions, nearest ×2 + 3×3 (same cost), or that for the last step (to RGB) only. */
+  gUpsample: 'transposed' | 'nearest' | 'nearest-rgb'
 }
 
 export function dcganSpec(config: RunConfig): DcganSpec {
   return { ...baseSpec(config), gUpsample: config.model.gUpsample }
 }
 
-/** Side of the generator's up-step kernels in the trainer's layout (the 3×3 runs as a tied 4×4). */
-export const upKernel = (spec: DcganSpec): number => (spec.gUpsample === 'nearest' ? 3 : 4)
+/** Whether an up-step (a hidden one, or the last one, to RGB) upsamples then convolves. */
+export const upsamples = (spec: DcganSpec, rgb: boolean): boolean => spec.gUpsample === 'nearest' || (rgb && spec.gUpsample === 'nearest-rgb')
+
+/** Side of an up-step's kernel in the trainer's layout (the 3×3 runs as a tied 4×4). */
+export const upKernel = (spec: DcganSpec, rgb: boolean): number => (upsamples(spec, rgb) ? 3 : 4)
 
 /** Channels of the generator's feature maps at 4×4, 8×8, … (one entry per hidden stage). */
 export function generatorChannels(spec: DcganSpec): number[] {
