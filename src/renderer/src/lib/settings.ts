@@ -84,7 +84,7 @@ export const PANEL: PanelEntry[] = [
   {
     path: 'model.arch',
     group: 'Model',
-    optionLabels: { dcgan: 'DCGAN (fast; the default up to 64 px)', lite: 'Lite, FastGAN-style (the default from 128 px)' }
+    optionLabels: { dcgan: 'DCGAN (fast; up to 64 px)', lite: 'Lite, FastGAN (128 px and up)' }
   },
   { path: 'model.gChannels', group: 'Model', step: 8 },
   { path: 'model.dChannels', group: 'Model', step: 8 },
