@@ -258,6 +258,20 @@ static napi_value range_error(napi_env env, const char *what) {
   return NULL;
 }
 
+/* The element-wise kernels' first `n` arguments into argv; false (a RangeError naming the usage thrown) when there are fewer. */
+static bool ew_args(napi_env env, napi_callback_info info, napi_value *argv, size_t n, const char *usage) {
+  size_t argc = n;
+  if (napi_get_cb_info(env, info, &argc, argv, NULL, NULL) != napi_ok) {
+    napi_throw_error(env, NULL, "native kernels: napi_get_cb_info failed");
+    return false;
+  }
+  if (argc < n) {
+    range_error(env, usage);
+    return false;
+  }
+  return true;
+}
+
 /* The reductions' double accumulators, from this thread's scratch; NULL when out of memory. */
 static double *acc_doubles(napi_env env, long count) {
   gs_scratch *s = scratch(env);
@@ -266,10 +280,8 @@ static double *acc_doubles(napi_env env, long count) {
 
 /* actGrad(dy, y, dx, act, alpha) */
 static napi_value ActGrad(napi_env env, napi_callback_info info) {
-  size_t argc = 5;
   napi_value argv[5];
-  CHECK(env, napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
-  if (argc < 5) return range_error(env, "actGrad(dy, y, dx, act, alpha)");
+  if (!ew_args(env, info, argv, 5, "actGrad(dy, y, dx, act, alpha)")) return NULL;
   size_t n1, n2, n3;
   double act, alpha;
   const float *dy = f32any(env, argv[0], &n1, "actGrad: dy must be a Float32Array");
@@ -285,10 +297,8 @@ static napi_value ActGrad(napi_env env, napi_callback_info info) {
 
 /* biasAct(x, bias, y, act, alpha): rows of bias.length */
 static napi_value BiasAct(napi_env env, napi_callback_info info) {
-  size_t argc = 5;
   napi_value argv[5];
-  CHECK(env, napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
-  if (argc < 5) return range_error(env, "biasAct(x, bias, y, act, alpha)");
+  if (!ew_args(env, info, argv, 5, "biasAct(x, bias, y, act, alpha)")) return NULL;
   size_t nx, c, ny;
   double act, alpha;
   const float *x = f32any(env, argv[0], &nx, "biasAct: x must be a Float32Array");
@@ -304,10 +314,8 @@ static napi_value BiasAct(napi_env env, napi_callback_info info) {
 
 /* channelSum(x, w | null, out, perSample): out.length channels */
 static napi_value ChannelSum(napi_env env, napi_callback_info info) {
-  size_t argc = 4;
   napi_value argv[4];
-  CHECK(env, napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
-  if (argc < 4) return range_error(env, "channelSum(x, w, out, perSample)");
+  if (!ew_args(env, info, argv, 4, "channelSum(x, w, out, perSample)")) return NULL;
   size_t nx, nw, c;
   double per;
   float *w;
@@ -325,10 +333,8 @@ static napi_value ChannelSum(napi_env env, napi_callback_info info) {
 
 /* channelNorm(x, gamma, beta, y, xhat, rstd, epsilon) */
 static napi_value ChannelNorm(napi_env env, napi_callback_info info) {
-  size_t argc = 7;
   napi_value argv[7];
-  CHECK(env, napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
-  if (argc < 7) return range_error(env, "channelNorm(x, gamma, beta, y, xhat, rstd, epsilon)");
+  if (!ew_args(env, info, argv, 7, "channelNorm(x, gamma, beta, y, xhat, rstd, epsilon)")) return NULL;
   size_t nx, c, nb, ny, nh, nr;
   double eps;
   const float *x = f32any(env, argv[0], &nx, "channelNorm: x");
@@ -350,10 +356,8 @@ static napi_value ChannelNorm(napi_env env, napi_callback_info info) {
 
 /* channelNormGrad(dy, xhat, rstd, gamma, w | null, dx, dgamma, dbeta, perSample) */
 static napi_value ChannelNormGrad(napi_env env, napi_callback_info info) {
-  size_t argc = 9;
   napi_value argv[9];
-  CHECK(env, napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
-  if (argc < 9) return range_error(env, "channelNormGrad(dy, xhat, rstd, gamma, w, dx, dgamma, dbeta, perSample)");
+  if (!ew_args(env, info, argv, 9, "channelNormGrad(dy, xhat, rstd, gamma, w, dx, dgamma, dbeta, perSample)")) return NULL;
   size_t n, nh, nr, c, nw, ndx, ndg, ndb;
   double per;
   float *w;
@@ -382,10 +386,8 @@ static napi_value ChannelNormGrad(napi_env env, napi_callback_info info) {
 
 /* glu(x, y, gate, c): x [rows, 2c], y and gate [rows, c] */
 static napi_value Glu(napi_env env, napi_callback_info info) {
-  size_t argc = 4;
   napi_value argv[4];
-  CHECK(env, napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
-  if (argc < 4) return range_error(env, "glu(x, y, gate, c)");
+  if (!ew_args(env, info, argv, 4, "glu(x, y, gate, c)")) return NULL;
   size_t nx, ny, ng;
   double c;
   const float *x = f32any(env, argv[0], &nx, "glu: x must be a Float32Array");
@@ -401,10 +403,8 @@ static napi_value Glu(napi_env env, napi_callback_info info) {
 
 /* gluGrad(dy, x, gate, dx, c): dy and gate [rows, c], x and dx [rows, 2c] */
 static napi_value GluGrad(napi_env env, napi_callback_info info) {
-  size_t argc = 5;
   napi_value argv[5];
-  CHECK(env, napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
-  if (argc < 5) return range_error(env, "gluGrad(dy, x, gate, dx, c)");
+  if (!ew_args(env, info, argv, 5, "gluGrad(dy, x, gate, dx, c)")) return NULL;
   size_t ndy, nx, ng, ndx;
   double c;
   const float *dy = f32any(env, argv[0], &ndy, "gluGrad: dy must be a Float32Array");

@@ -52,6 +52,10 @@ export type Preprocess = z.infer<typeof PreprocessSchema>
 export const MODEL_ARCHS = ['dcgan', 'lite'] as const
 export type ModelArch = (typeof MODEL_ARCHS)[number]
 
+/** How the DCGAN generator doubles its maps (`model.gUpsample`), and how a run's summary names it (null: the original transposed convs). */
+export const G_UPSAMPLES = ['transposed', 'nearest', 'nearest-rgb'] as const
+export const G_UPSAMPLE_NOTES: Record<(typeof G_UPSAMPLES)[number], string | null> = { transposed: null, nearest: 'upsample + conv', 'nearest-rgb': 'upsample + conv to RGB' }
+
 export const ModelSchema = z.object({
   arch: z.enum(MODEL_ARCHS).default('dcgan').meta({
     title: 'Model family',
@@ -74,7 +78,7 @@ export const ModelSchema = z.object({
    * convolution, which cannot draw a checkerboard and costs the same, at every step or only at the
    * last one (to RGB), where the checkerboard shows. The lite family always upsamples.
    */
-  gUpsample: z.enum(['transposed', 'nearest', 'nearest-rgb']).default('transposed').meta({
+  gUpsample: z.enum(G_UPSAMPLES).default('transposed').meta({
     title: 'Generator upsampling',
     description: 'How DCGAN’s generator enlarges its picture at each step. Upsample + convolution avoids the fine checkerboard speckle that transposed convolutions leave, at the same cost. Lite always upsamples.'
   }),

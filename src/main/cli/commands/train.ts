@@ -1,7 +1,7 @@
 import { promises as fsp } from 'node:fs'
 import { resolve } from 'node:path'
 import { parseArgs } from 'node:util'
-import { describeZodError, type RunConfig, type RunConfigInput } from '@shared/config'
+import { describeZodError, G_UPSAMPLE_NOTES, type RunConfig, type RunConfigInput } from '@shared/config'
 import { configField, describeRange, setAt, type ConfigPath } from '@shared/config-fields'
 import { newRunConfig } from '@shared/recipes'
 import type { DatasetJson } from '@shared/datasets'
@@ -217,6 +217,6 @@ export function describeModel(config: RunConfig): string {
     .filter(([, on]) => on)
     .map(([k]) => k)
   const loss = config.loss.type + (config.loss.r1Gamma > 0 ? ` + R1 ${config.loss.r1Gamma}` : '') + (config.loss.modeSeeking > 0 ? ` + mode seeking ${config.loss.modeSeeking}` : '')
-  const extras = [m.arch === 'dcgan' && m.gUpsample !== 'transposed' ? (m.gUpsample === 'nearest' ? 'upsample + conv' : 'upsample + conv to RGB') : null, m.dNorm === 'batch' ? 'D batch norm' : null, m.mbstd ? 'minibatch stddev' : null, config.ema.enabled ? 'EMA' : null].filter(Boolean)
+  const extras = [m.arch === 'dcgan' ? G_UPSAMPLE_NOTES[m.gUpsample] : null, m.dNorm === 'batch' ? 'D batch norm' : null, m.mbstd ? 'minibatch stddev' : null, config.ema.enabled ? 'EMA' : null].filter(Boolean)
   return `${m.arch}, G ${m.gChannels} / D ${m.dChannels} channels, z ${m.latentDim}, ${loss}${extras.length ? `, ${extras.join(', ')}` : ''}; augment: ${aug.length ? aug.join(', ') : 'none'}`
 }

@@ -372,7 +372,7 @@ export function noiseInject(tape: Tape | null, x: tf.Tensor4D, noise: tf.Tensor4
 const UPCONV_TAPS: readonly (readonly number[])[] = [[2], [1, 2], [0, 1], [0]]
 
 /** [16, 9] row-major: row (r·4 + c) sums the 3×3 taps that land on 4×4 tap (r, c). */
-export function upconvTaps(): Float32Array {
+function upconvTaps(): Float32Array {
   const m = new Float32Array(16 * 9)
   for (let r = 0; r < 4; r++) for (let c = 0; c < 4; c++) for (const kr of UPCONV_TAPS[r]!) for (const kc of UPCONV_TAPS[c]!) m[(r * 4 + c) * 9 + kr * 3 + kc] = 1
   return m
@@ -384,6 +384,13 @@ function upconvMap(): tf.Tensor2D {
   return upconvMatrix
 }
 
+/** The 4×4 transposed-conv kernel [4, 4, out, in] that runs a 3×3 upConv kernel [3, 3, out, in] (training and export). */
+export function tiedUpconvKernel(w: tf.Tensor): tf.Tensor4D {
+  const [kh, kw, out, inC] = w.shape as [number, number, number, number]
+  if (kh !== 3 || kw !== 3) throw new Error('upConv takes a 3×3 kernel')
+  return tf.tidy(() => tf.reshape(tf.matMul(upconvMap(), tf.reshape(w, [9, out * inC])), [4, 4, out, inC]))
+}
+
 /**
  * y = act(conv3×3(upsample×2(x)) + b) with W [3, 3, out, in] (the transposed-conv layout). Runs
  * as one 4×4 stride-2 transposed convolution whose taps are sums of W's, so it costs 16/36 of
@@ -391,9 +398,8 @@ function upconvMap(): tf.Tensor2D {
  * checkerboard: every output phase is built from the same 3×3 kernel.
  */
 export function upConv(tape: Tape | null, x: tf.Tensor4D, w: Param, b: Param | null, opts: ConvOptions = {}): tf.Tensor4D {
-  const [kh, kw, out, inC] = w.value.shape as [number, number, number, number]
-  if (kh !== 3 || kw !== 3) throw new Error('upConv takes a 3×3 kernel')
-  const w4 = tf.reshape(tf.matMul(upconvMap(), tf.reshape(w.value, [9, out * inC])), [4, 4, out, inC]) as tf.Tensor4D
+  const [, , out, inC] = w.value.shape as [number, number, number, number]
+  const w4 = tiedUpconvKernel(w.value)
   const inner: Param = { name: `${w.name}#4x4`, value: w4 }
   const local = tape ? new TapeAdapter(tape) : null
   const y = conv2dTranspose(local?.inner ?? null, x, inner, b, { ...opts, stride: 2, pad: 'same' })

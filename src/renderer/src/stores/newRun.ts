@@ -30,8 +30,10 @@ function comparable(c: RunConfig): string {
   return JSON.stringify(rest)
 }
 
-function presetSignatures(resolution: Resolution, imageCount: number | null, arch?: ModelArch): Record<PresetName, string> {
-  return Object.fromEntries(PRESET_NAMES.map((name) => [name, comparable(defaultConfig(name, resolution, imageCount, arch))])) as Record<PresetName, string>
+/** The preset whose settings `c` has, for a size and folder (and a family other than the size's), or null. */
+function presetOf(c: RunConfig, resolution: Resolution, imageCount: number | null, arch?: ModelArch): PresetName | null {
+  const sig = comparable(c)
+  return PRESET_NAMES.find((name) => comparable(defaultConfig(name, resolution, imageCount, arch)) === sig) ?? null
 }
 
 /**
@@ -77,11 +79,7 @@ export const useNewRunStore = defineStore('newRun', () => {
     return differs.length ? `Cannot start from “${base.name}”: ${differs.join(' and ')}. A fine-tune keeps the family and resolution of the run it starts from.` : null
   })
   const valid = computed(() => parsed.value.success && draft.value.source.length > 0 && fineTuneMismatch.value === null)
-  const activePreset = computed<PresetName | null>(() => {
-    const sig = comparable(draft.value)
-    const signatures = presetSignatures(draft.value.preprocess.resolution, imageCount.value)
-    return PRESET_NAMES.find((n) => signatures[n] === sig) ?? null
-  })
+  const activePreset = computed<PresetName | null>(() => presetOf(draft.value, draft.value.preprocess.resolution, imageCount.value))
 
   function applyPreset(name: PresetName): void {
     const keep = keepAcrossPresets(draft.value)
@@ -92,8 +90,7 @@ export const useNewRunStore = defineStore('newRun', () => {
   watch(
     () => draft.value.preprocess.resolution,
     (now, before) => {
-      const signatures = presetSignatures(before, imageCount.value)
-      const preset = PRESET_NAMES.find((n) => signatures[n] === comparable(draft.value))
+      const preset = presetOf(draft.value, before, imageCount.value)
       if (preset && now !== before) applyPreset(preset)
     }
   )
@@ -104,10 +101,9 @@ export const useNewRunStore = defineStore('newRun', () => {
     () => draft.value.model.arch,
     (now, before) => {
       if (now === before) return
-      const was = comparable({ ...draft.value, model: { ...draft.value.model, arch: before } })
-      const signatures = presetSignatures(draft.value.preprocess.resolution, imageCount.value, before)
-      const preset = PRESET_NAMES.find((n) => signatures[n] === was)
-      if (preset) draft.value = { ...defaultConfig(preset, draft.value.preprocess.resolution, imageCount.value, now), ...keepAcrossPresets(draft.value) }
+      const resolution = draft.value.preprocess.resolution
+      const preset = presetOf({ ...draft.value, model: { ...draft.value.model, arch: before } }, resolution, imageCount.value, before)
+      if (preset) draft.value = { ...defaultConfig(preset, resolution, imageCount.value, now), ...keepAcrossPresets(draft.value) }
     }
   )
 

@@ -135,28 +135,28 @@ function exportGenerator(spec: DcganSpec, values: Record<string, { shape: number
   const t = (name: string): tf.Tensor => {
     const v = values[name]
     if (!v) throw new Error(`generator weight ${name} is missing`)
-    const w = tf.tensor(v.data, v.shape)
-    const step = /^g\/(up\d+|rgb)\/kernel$/.exec(name)
-    if (!step || !upsamples(spec, step[1] === 'rgb')) return w
-    const [, , out, inC] = v.shape as [number, number, number, number]
-    const w4 = tf.tidy(() => tf.reshape(tf.matMul(tf.tensor2d(ops.upconvTaps(), [16, 9]), tf.reshape(w, [9, out * inC])), [4, 4, out, inC]))
+    return tf.tensor(v.data, v.shape)
+  }
+  /** An up-step's kernel as conv2dTranspose runs it: a 3×3 upsample + conv kernel becomes its tied 4×4. */
+  const upKernelOf = (name: string, rgb: boolean): tf.Tensor => {
+    const w = t(name)
+    if (!upsamples(spec, rgb)) return w
+    const w4 = ops.tiedUpconvKernel(w)
     w.dispose()
     return w4
   }
-  const assign = (layer: string, names: string[]): void => {
-    const tensors = names.map(t)
+  const assign = (layer: string, tensors: tf.Tensor[]): void => {
     model.getLayer(layer).setWeights(tensors)
     tf.dispose(tensors)
   }
-  assign('dense', ['g/dense/kernel', 'g/dense/bias'])
+  assign('dense', [t('g/dense/kernel'), t('g/dense/bias')])
   for (let i = 0; i < ch.length; i++) {
-    if (i > 0) assign(`up${i}`, [`g/up${i}/kernel`, `g/up${i}/bias`])
-    if (withNorm) assign(`norm${i}`, [`g/norm${i}/gamma`, `g/norm${i}/beta`])
+    if (i > 0) assign(`up${i}`, [upKernelOf(`g/up${i}/kernel`, false), t(`g/up${i}/bias`)])
+    if (withNorm) assign(`norm${i}`, [t(`g/norm${i}/gamma`), t(`g/norm${i}/beta`)])
   }
-  assign('rgb', ['g/rgb/kernel', 'g/rgb/bias'])
+  assign('rgb', [upKernelOf('g/rgb/kernel', true), t('g/rgb/bias')])
   return model
 }
-
 
 export const dcgan: ModelFamily<DcganSpec> = {
   id: 'dcgan',

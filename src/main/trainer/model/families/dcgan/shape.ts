@@ -10,7 +10,7 @@ export interface DcganSpec extends BaseSpec {
   gChannels: number
   dChannels: number
   /** The generator's up-steps: free 4×4 transposed convolutions, nearest ×2 + 3×3 (same cost), or that for the last step (to RGB) only. */
-  gUpsample: 'transposed' | 'nearest' | 'nearest-rgb'
+  gUpsample: RunConfig['model']['gUpsample']
 }
 
 export function dcganSpec(config: RunConfig): DcganSpec {

@@ -219,11 +219,10 @@ function exportGenerator(spec: LiteSpec, values: Record<string, { shape: number[
   x = glu(layerNorm(x, 'norm0'), w[0]!, 'glu0')
   const feats: tf.SymbolicTensor[] = [x]
   const sle = new Map(slePairs(spec).map(([small, big]) => [big, small]))
-  const map = tf.tensor2d(ops.upconvTaps(), [16, 9])
   for (let i = 1; i < w.length; i++) {
     const up = tf.layers.conv2dTranspose({ filters: 2 * w[i]!, kernelSize: 4, strides: 2, padding: 'same', name: `up${i}` })
     const k3 = t(`g/up${i}/kernel`)
-    const k4 = tf.tidy(() => tf.reshape(tf.matMul(map, tf.reshape(k3, [9, -1])), [4, 4, 2 * w[i]!, w[i - 1]!]))
+    const k4 = ops.tiedUpconvKernel(k3)
     k3.dispose()
     weights.push([up, [k4, t(`g/up${i}/bias`)]])
     x = glu(layerNorm(up.apply(x) as tf.SymbolicTensor, `norm${i}`), w[i]!, `glu${i}`)
@@ -239,7 +238,6 @@ function exportGenerator(spec: LiteSpec, values: Record<string, { shape: number[
     }
     feats.push(x)
   }
-  map.dispose()
   const rgb = tf.layers.conv2d({ filters: 3, kernelSize: 3, padding: 'same', activation: 'tanh', name: 'rgb' })
   weights.push([rgb, [t('g/rgb/kernel'), t('g/rgb/bias')]])
   const model = tf.model({ inputs: input, outputs: rgb.apply(x) as tf.SymbolicTensor, name: 'gan_studio_generator' })
